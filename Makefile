@@ -1,0 +1,49 @@
+# tcpfsm: two commands on a fresh Debian machine (root, Python 3.11):
+#   make demo   install everything, validate the specs, simulate the handshake and the close
+#   make test   install what the tests need, run the whole suite (pytest, ruff, mypy)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+APT_PACKAGES := graphviz tcpdump
+
+.PHONY: demo test install system-deps lint typecheck clean
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python venv module missing: installing python3-venv"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	  $(PYTHON) -m venv $(VENV); }
+	@$(BIN)/python -m pip install -q --upgrade pip
+
+# System programs the project runs for real (Graphviz's dot, tcpdump), installed when missing.
+system-deps:
+	@missing=""; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	command -v tcpdump >/dev/null || missing="$$missing tcpdump"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "not root: run 'sudo apt-get install$$missing' first" >&2; exit 2; fi; \
+	fi
+
+install: $(BIN)/python system-deps
+	@$(BIN)/pip install -q -e '.[dev]'
+
+demo: install
+	$(BIN)/tcpfsm spec validate --all
+	$(BIN)/tcpfsm simulate handshake
+	$(BIN)/tcpfsm simulate close
+
+lint: install
+	$(BIN)/ruff check tcpfsm tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install
+	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check tcpfsm tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,93 @@
+"""Names derived from the spec: the ``State`` enum, and the shared ``transitions.Machine``.
+
+The runtime never spells a state or a transition: ``State`` is generated from the default
+spec's ``states:`` list, and one ``transitions.Machine`` per spec is built once and shared
+by every Endpoint of that spec (it holds no per-connection data; endpoints are driven
+through ``Event.trigger(model)``, so thousands of connections cost no machine each).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from transitions import Machine
+
+from ._segment import Segment
+from ._spec import SAME, Spec, Transition, load_spec
+from ._tcb import PREDICATES, TCB
+
+
+class _StateBase(str, enum.Enum):
+    """A TCP state: ``State.SYN_RECEIVED`` in code, ``"SYN-RECEIVED"`` as text (RFC spelling)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @property
+    def rfc_name(self) -> str:
+        return str(self.value)
+
+
+def _state_enum(spec: Spec) -> Any:
+    return _StateBase("State", [(s.code_name, s.name) for s in spec.states], module=__name__)
+
+
+State: Any = _state_enum(load_spec())
+State.__doc__ = "The states of RFC 9293 §3.3.2, generated from specs/tcp.yaml."
+State.__qualname__ = "State"
+
+MODEL_ATTRIBUTE = "_fsm_state"
+
+
+def state_of(name: str) -> Any:
+    """The ``State`` member for an RFC name (``"SYN-RECEIVED"``) or a code name (``"SYN_RECEIVED"``)."""
+    try:
+        return State(name)
+    except ValueError:
+        return State[name]
+
+
+def _condition(guard_name: str, negated: bool, spec: Spec) -> Callable[[Any], bool]:
+    predicate = PREDICATES[spec.guard(guard_name).predicate]
+
+    def check(event_data: Any) -> bool:
+        tcb: TCB = event_data.model._tcb
+        seg: Segment = event_data.kwargs["seg"]
+        return predicate(tcb, seg) is not negated
+
+    check.__name__ = ("not_" if negated else "") + guard_name
+    return check
+
+
+def _recorder(t: Transition) -> Callable[[Any], None]:
+    def record(event_data: Any) -> None:
+        event_data.model._fired = t
+
+    record.__name__ = f"fired_{t.id}"
+    return record
+
+
+@cache
+def shared_machine(spec: Spec) -> Machine:
+    """One ``transitions.Machine`` for ``spec``: every (source, event) row with its guards."""
+    machine = Machine(
+        model=[],
+        states=list(spec.state_names),
+        initial=spec.initial,
+        auto_transitions=False,
+        send_event=True,
+        model_attribute=MODEL_ATTRIBUTE,
+        ignore_invalid_triggers=False,
+    )
+    for source, event, t in spec.edges():
+        machine.add_transition(
+            trigger=event,
+            source=source,
+            dest=None if t.target == SAME else t.target,
+            conditions=[_condition(g.name, g.negated, spec) for g in t.guard],
+            after=[_recorder(t)],
+        )
+    return machine

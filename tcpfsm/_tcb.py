@@ -1,0 +1,172 @@
+"""The transmission control block (RFC 9293 §3.3.1) and the named predicates over it.
+
+Guards in a spec name one of the predicates in ``PREDICATES``; checks of the arrival
+steps name one of ``CHECKS``. Each is a plain function of (TCB, segment): nothing in a
+spec is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._segment import Flags, Segment, seq_add, seq_between, seq_le, seq_lt
+
+
+@dataclass
+class TCB:
+    """Connection variables of one endpoint (RFC 9293 §3.3.1), sequence numbers mod 2**32."""
+
+    iss: int = 0
+    irs: int = 0
+    snd_una: int = 0
+    snd_nxt: int = 0
+    snd_wnd: int = 0
+    snd_wl1: int = 0
+    snd_wl2: int = 0
+    max_snd_wnd: int = 0
+    rcv_nxt: int = 0
+    rcv_wnd: int = 65535
+    passive: bool = False          # came from a passive OPEN (MUST-11, §3.5)
+    syn_received: bool = False     # IRS is known
+    fin_sent: bool = False         # our FIN has a sequence number (SND.NXT counts it)
+    fin_received: bool = False     # the peer's FIN was taken (RCV.NXT counts it)
+    close_deferred: bool = False   # CLOSE in SYN-RECEIVED with data queued (§3.10.4)
+    retries: int = 0               # retransmissions of the current head
+    max_retries: int = 5           # R2 expressed as a count (§3.8.3)
+    incarnation: int = 0
+    queued: int = 0                # bytes of SENDs not yet segmentized
+    timers: dict[str, float] = field(default_factory=dict)  # armed timer -> deadline
+
+    @property
+    def fin_seq(self) -> int:
+        """The sequence number of our FIN (valid when ``fin_sent``)."""
+        return seq_add(self.snd_nxt, -1)
+
+
+Predicate = Callable[[TCB, Segment], bool]
+
+
+def _ack_set(t: TCB, s: Segment) -> bool:
+    return bool(s.flags & Flags.ACK)
+
+
+def _ack_acceptable(t: TCB, s: Segment) -> bool:
+    # §3.10.7.3 / §3.10.7.4 fifth: SND.UNA < SEG.ACK =< SND.NXT
+    return bool(s.flags & Flags.ACK) and seq_lt(t.snd_una, s.ack) and seq_le(s.ack, t.snd_nxt)
+
+
+def _ack_above_snd_nxt(t: TCB, s: Segment) -> bool:
+    return seq_lt(t.snd_nxt, s.ack)
+
+
+def _ack_outside_5961_window(t: TCB, s: Segment) -> bool:
+    # RFC 5961 §5: acceptable iff SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT
+    low = seq_add(t.snd_una, -t.max_snd_wnd)
+    return not (seq_le(low, s.ack) and seq_le(s.ack, t.snd_nxt))
+
+
+def _acks_our_fin(t: TCB, s: Segment) -> bool:
+    return t.fin_sent and bool(s.flags & Flags.ACK) and s.ack == t.snd_nxt
+
+
+def _fin_acked(t: TCB, s: Segment) -> bool:
+    return t.fin_sent and t.snd_una == t.snd_nxt
+
+
+def _fin_follows(t: TCB, s: Segment) -> bool:
+    return bool(s.flags & Flags.FIN)
+
+
+def _passive(t: TCB, s: Segment) -> bool:
+    return t.passive
+
+
+def _seq_in_window(t: TCB, s: Segment) -> bool:
+    if t.rcv_wnd == 0:
+        return s.seq == t.rcv_nxt
+    return seq_between(t.rcv_nxt, s.seq, seq_add(t.rcv_nxt, t.rcv_wnd))
+
+
+def _seq_exact(t: TCB, s: Segment) -> bool:
+    return s.seq == t.rcv_nxt
+
+
+def _completes_simultaneous_open(t: TCB, s: Segment) -> bool:
+    return s.has(Flags.SYN | Flags.ACK) and t.syn_received and s.seq == t.irs and _ack_acceptable(t, s)
+
+
+def _fin_retransmitted(t: TCB, s: Segment) -> bool:
+    return bool(s.flags & Flags.FIN) and t.fin_received and seq_add(s.seq, s.seg_len) == t.rcv_nxt
+
+
+def _syn_beyond_old(t: TCB, s: Segment) -> bool:
+    return (s.flags & (Flags.SYN | Flags.ACK)) == Flags.SYN and seq_lt(t.rcv_nxt, s.seq)
+
+
+def _data_queued(t: TCB, s: Segment) -> bool:
+    return t.queued > 0
+
+
+def _retries_exhausted(t: TCB, s: Segment) -> bool:
+    return t.retries >= t.max_retries
+
+
+def _unacceptable(t: TCB, s: Segment) -> bool:
+    """RFC 9293 §3.10.7.4 Table 6: the four cases of segment acceptability."""
+    seg_len = s.seg_len
+    if t.rcv_wnd == 0:
+        return not (seg_len == 0 and s.seq == t.rcv_nxt)
+    end = seq_add(t.rcv_nxt, t.rcv_wnd)
+    if seg_len == 0:
+        return not seq_between(t.rcv_nxt, s.seq, end)
+    last = seq_add(s.seq, seg_len - 1)
+    return not (seq_between(t.rcv_nxt, s.seq, end) or seq_between(t.rcv_nxt, last, end))
+
+
+def _has_payload(t: TCB, s: Segment) -> bool:
+    return s.length > 0
+
+
+PREDICATES: dict[str, Predicate] = {
+    "ack_set": _ack_set,
+    "ack_acceptable": _ack_acceptable,
+    "ack_above_snd_nxt": _ack_above_snd_nxt,
+    "ack_outside_5961_window": _ack_outside_5961_window,
+    "acks_our_fin": _acks_our_fin,
+    "fin_acked": _fin_acked,
+    "fin_follows": _fin_follows,
+    "passive": _passive,
+    "seq_in_window": _seq_in_window,
+    "seq_exact": _seq_exact,
+    "completes_simultaneous_open": _completes_simultaneous_open,
+    "fin_retransmitted": _fin_retransmitted,
+    "syn_beyond_old": _syn_beyond_old,
+    "data_queued": _data_queued,
+    "retries_exhausted": _retries_exhausted,
+}
+
+CHECKS: dict[str, Predicate] = {
+    "unacceptable": _unacceptable,
+    "has_payload": _has_payload,
+}
+
+# Effects a transition may name as an action; the Endpoint implements each one.
+EFFECTS: dict[str, str] = {
+    "choose_iss": "choose the ISS; SND.UNA = SND.NXT = ISS",
+    "record_syn": "IRS = SEG.SEQ, RCV.NXT = SEG.SEQ+1, take the peer's window",
+    "mark_passive": "remember the passive OPEN (MUST-11)",
+    "mark_active": "the connection turns active",
+    "accept_ack": "SND.UNA = SEG.ACK when it advances; update the send window",
+    "take_fin": "RCV.NXT += 1 for the peer's FIN",
+    "accept_data": "deliver the payload, RCV.NXT += SEG.LEN",
+    "queue_data": "queue the SEND until the connection is established",
+    "send_queued": "segmentize the queued SENDs (and a deferred CLOSE)",
+    "defer_close": "queue the CLOSE until the connection is established",
+    "flush": "flush the retransmission and send queues",
+    "delete_tcb": "delete the TCB",
+    "reset_for_listen": "forget the peer, keep listening",
+    "new_incarnation": "start a new incarnation of the connection from TIME-WAIT",
+    "retransmit": "resend the oldest unacknowledged segment",
+    "return": "stop processing this segment (the RFC's \"and return\")",
+}
