@@ -18,6 +18,7 @@ and no transition by name: everything comes from the spec.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from transitions import MachineError
 
 from ._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
-from ._model import MODEL_ATTRIBUTE, State, shared_machine, state_of
+from ._model import MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
 from ._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
 from ._spec import USER, Send, Spec, Transition, load_spec
 from ._tcb import CHECKS, TCB
@@ -100,9 +101,14 @@ class Endpoint:
         remote_port: int | None = None,
         now: float = 0.0,
         name: str | None = None,
+        engine: str = "transitions",
     ) -> None:
         self.spec = spec if spec is not None else load_spec(profile=profile)
+        if engine not in ("transitions", "table"):
+            raise ValueError(f"engine must be 'transitions' or 'table', not {engine!r}")
+        self.engine = engine
         self._machine = shared_machine(self.spec)
+        self._table = compiled_table(self.spec)
         self._groups = {g.name: g for g in self.spec.arrival}
         self._state_group = {s.name: self._groups[s.group] for s in self.spec.states}
         self._event_kind = {e.name: e.kind for e in self.spec.events}
@@ -246,10 +252,15 @@ class Endpoint:
         if not self.spec.candidates(source, event):
             raise SpecGap(self.state, event)
         self._fired = None
-        try:
-            self._machine.events[event].trigger(self, seg=seg)
-        except MachineError as exc:  # never leak the library's exception
-            raise TcpFsmError(f"internal state machine error: {exc}") from None
+        if self.engine == "transitions":
+            try:
+                self._machine.events[event].trigger(self, seg=seg)
+            except MachineError as exc:  # never leak the library's exception
+                raise TcpFsmError(f"internal state machine error: {exc}") from None
+        else:
+            self._fired = self._table.select(source, event, self._tcb, seg)
+            if self._fired is not None:
+                setattr(self, MODEL_ATTRIBUTE, self._fired.target_from(source))
         t = self._fired
         if t is None:
             raise SpecGap(self.state, event)
@@ -445,9 +456,23 @@ class Endpoint:
     def _fx_return(self, seg: Segment) -> None:
         """The RFC's "and return": the caller stops the segment's remaining steps."""
 
+    def clone(self, *, engine: str | None = None) -> Endpoint:
+        """An independent copy in the same state (snapshot/restore for fuzzers and tests)."""
+        twin = self.fresh(self.next_iss)
+        twin.engine = engine or self.engine
+        setattr(twin, MODEL_ATTRIBUTE, getattr(self, MODEL_ATTRIBUTE))
+        twin._tcb = dataclasses.replace(self._tcb, timers=dict(self._tcb.timers))
+        twin._rtx = list(self._rtx)
+        twin._send_buffer = bytearray(self._send_buffer)
+        twin._receive_buffer = bytearray(self._receive_buffer)
+        twin._deferred_in = self._deferred_in
+        twin.notices = list(self.notices)
+        return twin
+
     def fresh(self, iss: int | None = None) -> Endpoint:
         """A new CLOSED endpoint with this one's spec and settings (e.g. after a crash)."""
-        return Endpoint(iss, spec=self.spec, now=self.now, name=self.name, **self._config)  # type: ignore[arg-type]
+        return Endpoint(iss, spec=self.spec, now=self.now, name=self.name, engine=self.engine,
+                        **self._config)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         label = f" {self.name}" if self.name else ""

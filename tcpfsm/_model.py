@@ -91,3 +91,30 @@ def shared_machine(spec: Spec) -> Machine:
             after=[_recorder(t)],
         )
     return machine
+
+
+class CompiledTable:
+    """The spec compiled to plain lookups: (state, event) -> [(transition, guard checks)].
+
+    The fast path for the checker and the capture monitor; ``Endpoint(engine="table")``
+    runs on it, and the tests prove it chooses exactly what the ``transitions`` machine does.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._rows: dict[tuple[str, str], tuple[tuple[Transition, tuple[tuple[Any, bool], ...]], ...]] = {}
+        for (state, event), ts in spec._index.items():
+            self._rows[(state, event)] = tuple(
+                (t, tuple((PREDICATES[spec.guard(g.name).predicate], g.negated) for g in t.guard)) for t in ts)
+
+    def select(self, state: str, event: str, tcb: TCB, seg: Segment) -> Transition | None:
+        """The transition of (state, event) whose guards hold, or None."""
+        for t, checks in self._rows.get((state, event), ()):
+            if all(pred(tcb, seg) is not negated for pred, negated in checks):
+                return t
+        return None
+
+
+@cache
+def compiled_table(spec: Spec) -> CompiledTable:
+    return CompiledTable(spec)

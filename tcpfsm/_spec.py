@@ -252,7 +252,7 @@ def _read(path: Path) -> tuple[Any, list[Problem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(str(path), 0, f"cannot read: {exc}", "a spec is a UTF-8 YAML file")]
     data, problems = load_yaml(text, str(path))
-    if data is not None and not isinstance(data, LDict):
+    if not problems and not isinstance(data, LDict):
         problems.append(Problem(str(path), 1, "the top level is not a mapping",
                                 "a spec starts with keys like `name:`, `states:`, `transitions:`"))
         data = None
@@ -561,6 +561,11 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
                 elif kind == "drop" and kinds != {SEGMENT}:
                     bad("`drop:` is only for segment events", "a refused user call is an `error:`")
                 actions.append(Action(kind, arg))
+        broken = (any(x not in state_names for x in sources) or any(e not in event_kind for e in evs)
+                  or (target != SAME and target not in state_names) or any(g.name not in guard_names for g in guard)
+                  or not sources or not evs)
+        if broken:
+            continue  # reported above; keep it out of the records the semantic checks read
         transitions.append(Transition(
             id=tid, row=str(t.get("row", tid)), sources=sources, events=evs, guard=guard,
             target=target, actions=tuple(actions), rfc=str(t.get("rfc", "")),
@@ -575,7 +580,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
                 checks=checks, arrival=tuple(arrival), transitions=tuple(transitions),
                 checklist=checklist, files=(file,))
     if len(initials) == 1 and all(s.group in groups for s in states):
-        problems += _semantic_problems(spec)
+        problems += _semantic_problems(spec, complete=not problems)
     return spec
 
 
@@ -647,7 +652,25 @@ def arrival_events(spec: Spec) -> set[tuple[str, str]]:
     return seen
 
 
-def _semantic_problems(spec: Spec) -> list[Problem]:
+def _uncovered_case(ts: tuple[Transition, ...], guards: dict[str, GuardDef]) -> tuple[GuardRef, ...] | None:
+    """A truth assignment of the guards in ``ts`` (consistent with the declared implications)
+    under which no transition fires, or None when they cover every case."""
+    names = sorted({g.name for t in ts for g in t.guard})
+    if len(names) > 10:
+        return None  # too many to enumerate; determinism is still checked
+    for bits in range(1 << len(names)):
+        case = tuple(GuardRef(n, not bits >> i & 1) for i, n in enumerate(names))
+        closure = _closure(case, guards)
+        if any(g.negation() in closure for g in closure):
+            continue  # impossible by the declared implications
+        if not any(all(g in closure for g in t.guard) for t in ts):
+            return case
+    return None
+
+
+def _semantic_problems(spec: Spec, complete: bool = True) -> list[Problem]:
+    """Determinism always; coverage and reachability only when nothing else is wrong
+    (a transition left out for a bad name would make them report ghosts)."""
     problems: list[Problem] = []
     guards = {g.name: g for g in spec.guards}
     # determinism
@@ -661,6 +684,18 @@ def _semantic_problems(spec: Spec) -> list[Problem]:
                         f"[{', '.join(map(str, a.guard)) or 'none'}] and [{', '.join(map(str, b.guard)) or 'none'}] "
                         "are not mutually exclusive",
                         "add a guard to one and its negation (`not NAME`) to the other"))
+    if not complete:
+        return problems
+    # the guards of (state, segment or timer event) cover every case
+    for (state, event), ts in spec._index.items():
+        if spec.event(event).kind == USER:
+            continue
+        gap = _uncovered_case(ts, guards)
+        if gap is not None:
+            case = ", ".join(str(g) for g in gap) or "no guard"
+            problems.append(Problem(ts[0].file, ts[0].line,
+                                    f"no transition of {event} in {state} holds when {case}",
+                                    "add a transition for that case (a `drop:` if the RFC discards it)"))
     # user calls are defined in every state (an effect or a documented error)
     for ev in spec.events:
         if ev.kind != USER:

@@ -25,7 +25,13 @@ class LList(list[Any]):
     lines: list[int]
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _convert(node: yaml.Node, loader: yaml.SafeLoader, file: str, problems: list[Problem]) -> Any:
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+        raise yaml.constructor.ConstructorError(None, None, f"the tag {node.tag!r} is not allowed",
+                                                node.start_mark)
     if isinstance(node, yaml.MappingNode):
         out = LDict()
         out.file, out.line, out.lines = file, node.start_mark.line + 1, {}

@@ -1,0 +1,232 @@
+"""The ``tcpfsm`` command: a thin shell over the library.
+
+Exit codes: 0 ok, 1 findings (a failed expectation, a violated property), 2 usage or
+input error (a bad spec, an unknown scenario).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ._errors import SpecError, TcpFsmError
+from ._spec import Spec, available_profiles, load_spec
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _load(file: str | None, profile: str | None) -> Spec:
+    return load_spec(file, profile=profile) if file else load_spec(profile=profile)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tcpfsm")
+def cli() -> None:
+    """TCP's connection lifecycle (RFC 9293) as an executable, checkable, drawable spec.
+
+    \b
+    Examples:
+      tcpfsm spec validate --all          check every shipped profile
+      tcpfsm spec show --profile rfc793   the transition table of one profile
+      tcpfsm simulate handshake           step through the 3-way handshake
+      tcpfsm simulate --list              the named scenarios
+    """
+
+
+# ------------------------------------------------------------------ spec
+@cli.group()
+def spec() -> None:
+    """Validate and show machine specs (specs/*.yaml) and their profiles."""
+
+
+@spec.command("validate")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--profile", "-p", help="A shipped profile (default rfc9293).")
+@click.option("--all", "all_", is_flag=True, help="Validate every shipped profile.")
+def spec_validate(file: str | None, profile: str | None, all_: bool) -> int:
+    """Check a spec or profile: schema, names, determinism, coverage, reachability.
+
+    \b
+    Examples:
+      tcpfsm spec validate                       the default (rfc9293)
+      tcpfsm spec validate --profile rfc5961
+      tcpfsm spec validate my-spec.yaml          exit 2 and every problem with file:line
+    """
+    targets: list[tuple[str | None, str | None]]
+    targets = [(None, p) for p in available_profiles()] if all_ else [(file, profile)]
+    status = EXIT_OK
+    for f, p in targets:
+        try:
+            s = _load(f, p)
+        except SpecError as exc:
+            click.echo(f"invalid: {f or p or 'rfc9293'}", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            status = EXIT_USAGE
+            continue
+        edges = sum(1 for _ in s.edges())
+        click.echo(f"ok: {s.profile or s.name} ({s.file}): {len(s.states)} states, {len(s.events)} events, "
+                   f"{len(s.transitions)} transitions ({edges} state x event rows)")
+    return status
+
+
+def checklist_rows(s: Spec) -> list[dict[str, Any]]:
+    """Every checklist row (U/S/T ids): the transitions that implement it, or why it has none."""
+    by_row: dict[str, list[str]] = {}
+    for t in s.transitions:
+        by_row.setdefault(t.row, []).append(t.id)
+    why = dict(s.checklist)
+
+    def key(row: str) -> tuple[str, int, str]:
+        digits = "".join(ch for ch in row[1:] if ch.isdigit())
+        return (row[0], int(digits) if digits else 0, row)
+
+    rows = []
+    for row in sorted(set(by_row) | set(why), key=key):
+        if row in by_row:
+            rows.append({"row": row, "status": "implemented", "transitions": by_row[row], "why": why.get(row)})
+        else:
+            rows.append({"row": row, "status": "not a transition here", "transitions": [], "why": why[row]})
+    return rows
+
+
+def spec_to_dict(s: Spec) -> dict[str, Any]:
+    return {
+        "name": s.name, "title": s.title, "profile": s.profile, "file": s.file,
+        "states": [{"name": st.name, "code": st.code_name, "initial": st.initial, "group": st.group,
+                    "rfc": st.rfc, "meaning": st.meaning} for st in s.states],
+        "events": [{"name": e.name, "kind": e.kind, "label": e.label, "rfc": e.rfc, "timer": e.timer}
+                   for e in s.events],
+        "guards": [{"name": g.name, "predicate": g.predicate, "rfc": g.rfc, "doc": g.doc} for g in s.guards],
+        "transitions": [{"id": t.id, "row": t.row, "sources": list(t.sources), "events": list(t.events),
+                         "guard": [str(g) for g in t.guard], "target": t.target,
+                         "actions": [str(a) for a in t.actions], "rfc": t.rfc, "label": t.label or None}
+                        for t in s.transitions],
+        "checklist": checklist_rows(s),
+    }
+
+
+@spec.command("show")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--profile", "-p", help="A shipped profile (default rfc9293).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def spec_show(file: str | None, profile: str | None, as_json: bool) -> int:
+    """The transition table with ids and RFC sections, and the checklist coverage.
+
+    \b
+    Examples:
+      tcpfsm spec show
+      tcpfsm spec show --profile rfc1337 --json | jq '.transitions[] | select(.id=="S17b")'
+    """
+    s = _load(file, profile)
+    if as_json:
+        _echo_json(spec_to_dict(s))
+        return EXIT_OK
+    click.echo(f"{s.title} — profile {s.profile} ({s.file})")
+    click.echo("states: " + ", ".join(st.name for st in s.states) + f"; initial {s.initial}")
+    rows = [[t.id, ",".join(t.sources) if len(t.sources) < 4 else f"{len(t.sources)} states",
+             ",".join(t.events), " & ".join(map(str, t.guard)) or "-", t.target,
+             "; ".join(map(str, t.actions)) or "-", "§" + t.rfc] for t in s.transitions]
+    click.echo(_table(rows, ["id", "from", "event", "guard", "to", "actions", "rfc"]))
+    missing = [r for r in checklist_rows(s) if r["status"] != "implemented"]
+    if missing:
+        click.echo("\nchecklist rows without a transition of their own:")
+        for r in missing:
+            click.echo(f"  {r['row']}: {r['why']}")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------- simulate
+@cli.command()
+@click.argument("scenario", required=False)
+@click.option("--profile", "-p", help="A shipped profile (default rfc9293).")
+@click.option("--spec", "spec_file", type=click.Path(dir_okay=False), help="A spec file instead of a profile.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--list", "list_", is_flag=True, help="List the named scenarios.")
+def simulate(scenario: str | None, profile: str | None, spec_file: str | None, as_json: bool, list_: bool) -> int:
+    """Run a named scenario step by step: who, event, segment, state before -> after, rule, RFC §.
+
+    \b
+    Examples:
+      tcpfsm simulate handshake
+      tcpfsm simulate simultaneous-close --json
+      tcpfsm simulate --list
+    """
+    from ._scenarios import load_scenarios, run_scenario, step_rows
+
+    scenarios = load_scenarios()
+    if list_ or not scenario:
+        for name, sc in scenarios.items():
+            click.echo(f"{name:28} {sc.title}")
+        return EXIT_OK if list_ else EXIT_USAGE
+    if scenario not in scenarios:
+        raise click.UsageError(f"unknown scenario {scenario!r}; known: {', '.join(scenarios)}")
+    s = _load(spec_file, profile)
+    run = run_scenario(scenarios[scenario], s)
+    rows = step_rows(run.pair.trace)
+    final = {str(ep.name): str(ep.state) for ep in (run.pair.a, run.pair.b)}
+    if as_json:
+        _echo_json({"scenario": scenario, "title": run.scenario.title, "profile": s.profile, "steps": rows,
+                    "final": final, "failures": run.failures})
+    else:
+        click.echo(f"{scenario}: {run.scenario.title} — profile {s.profile}")
+        table = []
+        for i, r in enumerate(rows, 1):
+            change = f"{r['from']} -> {r['to']}" if r["from"] else ""
+            extra = "; ".join(filter(None, [
+                ("sent " + ", ".join(r["sent"])) if r["sent"] else "",
+                ("dropped: " + r["dropped"]) if r["dropped"] else "",
+                ("notice: " + ", ".join(r["notices"])) if r["notices"] else ""]))
+            table.append([str(i), r["endpoint"] or "", r["event"], r["segment"], change, r["transition"],
+                          ("§" + r["rfc"]) if r["rfc"] else "", extra])
+        click.echo(_table(table, ["#", "end", "event", "segment in", "state", "rule", "rfc", "output"]))
+        click.echo("final: " + ", ".join(f"{k} {v}" for k, v in final.items()))
+        for f in run.failures:
+            click.echo(f"FAILED {f}", err=True)
+    return EXIT_FINDINGS if run.failures else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 1 findings, 2 usage or input error)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="tcpfsm", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except SpecError as exc:
+        click.echo(str(exc), err=True)
+        return EXIT_USAGE
+    except TcpFsmError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["cli", "main"]
