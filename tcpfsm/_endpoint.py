@@ -111,6 +111,7 @@ class Endpoint:
         self._table = compiled_table(self.spec)
         self._groups = {g.name: g for g in self.spec.arrival}
         self._state_group = {s.name: self._groups[s.group] for s in self.spec.states}
+        self._steps_of = {g.name: [(st, st.flag_bits, st.without_bits) for st in g.steps] for g in self.spec.arrival}
         self._event_kind = {e.name: e.kind for e in self.spec.events}
         self._timer_event = {e.timer: e.name for e in self.spec.events if e.timer}
         setattr(self, MODEL_ATTRIBUTE, self.spec.initial)
@@ -194,8 +195,9 @@ class Endpoint:
         """SEGMENT ARRIVES (RFC 9293 §3.10.7): returns the segments to send in reply."""
         self._begin()
         group = self._state_group[getattr(self, MODEL_ATTRIBUTE)]
-        for step in group.steps:
-            if (seg.flags & step.flags) != step.flags or seg.flags & step.without:
+        bits = seg.bits
+        for step, need, forbid in self._steps_of[group.name]:
+            if (bits & need) != need or bits & forbid:
                 continue
             if step.check is not None and not CHECKS[step.check](self._tcb, seg):
                 continue
@@ -479,4 +481,4 @@ class Endpoint:
         return f"<Endpoint{label} {self.state} profile={self.spec.profile}>"
 
 
-__all__ = ["Endpoint", "Notice", "Step", "State"]
+__all__ = ["Endpoint", "Notice", "State", "Step"]

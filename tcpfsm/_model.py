@@ -20,7 +20,7 @@ from ._spec import SAME, Spec, Transition, load_spec
 from ._tcb import PREDICATES, TCB
 
 
-class _StateBase(str, enum.Enum):
+class _StateBase(enum.StrEnum):
     """A TCP state: ``State.SYN_RECEIVED`` in code, ``"SYN-RECEIVED"`` as text (RFC spelling)."""
 
     def __str__(self) -> str:
@@ -32,7 +32,9 @@ class _StateBase(str, enum.Enum):
 
 
 def _state_enum(spec: Spec) -> Any:
-    return _StateBase("State", [(s.code_name, s.name) for s in spec.states], module=__name__)
+    members = [(s.code_name, s.name) for s in spec.states]
+    factory: Any = _StateBase
+    return factory("State", members, module=__name__)
 
 
 State: Any = _state_enum(load_spec())

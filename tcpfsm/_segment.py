@@ -75,16 +75,18 @@ class Segment:
 
     seq: int = 0
     ack: int = 0
-    flags: Flags = Flags(0)
+    flags: Flags = Flags(0)  # noqa: RUF009 - an immutable IntFlag value
     window: int = 65535
     length: int = 0
     payload: bytes | None = field(default=None, repr=False)
     src_port: int | None = None
     dst_port: int | None = None
+    bits: int = field(init=False, repr=False, compare=False, default=0)  # int(flags), for hot paths
 
     def __post_init__(self) -> None:
         if not isinstance(self.flags, Flags):
             object.__setattr__(self, "flags", Flags(self.flags))
+        object.__setattr__(self, "bits", int(self.flags))
         if self.payload is not None and self.length == 0:
             object.__setattr__(self, "length", len(self.payload))
         if self.payload is not None and self.length != len(self.payload):
@@ -97,11 +99,11 @@ class Segment:
     @property
     def seg_len(self) -> int:
         """SEG.LEN: payload length plus one for SYN and one for FIN (RFC 9293 §3.4)."""
-        return self.length + (1 if self.flags & Flags.SYN else 0) + (1 if self.flags & Flags.FIN else 0)
+        return self.length + (self.bits & 2) // 2 + (self.bits & 1)  # SYN = 0x02, FIN = 0x01
 
     def has(self, flags: Flags) -> bool:
         """True when every bit of ``flags`` is set."""
-        return (self.flags & flags) == flags
+        return (self.bits & flags.value) == flags.value
 
     def __str__(self) -> str:
         parts = [str(self.flags), f"seq={self.seq}"]

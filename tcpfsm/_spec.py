@@ -110,10 +110,18 @@ class Step:
     """One arrival step: fire ``event`` when ``flags`` are set, ``without`` are clear, ``check`` holds."""
 
     event: str
-    flags: Flags = Flags(0)
-    without: Flags = Flags(0)
+    flags: Flags = Flags(0)  # noqa: RUF009 - an immutable IntFlag value
+    without: Flags = Flags(0)  # noqa: RUF009
     check: str | None = None
     final: bool = False
+
+    @property
+    def flag_bits(self) -> int:
+        return int(self.flags)
+
+    @property
+    def without_bits(self) -> int:
+        return int(self.without)
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ class Transition:
         return self.target_from(source) != source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Spec:
     """A validated machine: the one source of truth that everything else derives from."""
 
@@ -424,7 +432,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
         seq = data.get(key)
         if not isinstance(seq, list):
             return []
-        return [(i, x) for i, x in enumerate(seq) if isinstance(x, dict)]
+        return [(i, x) for i, x in enumerate(seq) if isinstance(x, LDict)]
 
     # states
     states: list[StateDef] = []
@@ -468,10 +476,10 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
         implies = tuple(_guard_ref(str(x)) for x in (g.get("implies") or []))
         guards.append(GuardDef(name, pred, str(g.get("doc", "")), str(g.get("rfc", "")), implies))
     guard_names = {g.name for g in guards}
-    for i, g in enumerate(guards):
-        for ref in g.implies:
+    for i, gd in enumerate(guards):
+        for ref in gd.implies:
             if ref.name not in guard_names:
-                problem(("guards", i), f"guard {g.name!r} implies unknown guard {ref.name!r}",
+                problem(("guards", i), f"guard {gd.name!r} implies unknown guard {ref.name!r}",
                         "declare it under `guards:`")
 
     checks = tuple(str(c.get("name")) for _, c in items("checks"))
@@ -502,10 +510,10 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
                                   str(chk) if chk else None, bool(st.get("final", False))))
             arrival.append(ArrivalGroup(str(gname), str(g.get("mode", "first")), tuple(steps),
                                         str(g.get("rfc", ""))))
-    groups = {g.name for g in arrival}
-    for i, s in enumerate(states):
-        if s.group not in groups:
-            problem(("states", i), f"state {s.name} names unknown arrival group {s.group!r}",
+    groups = {ag.name for ag in arrival}
+    for i, sd in enumerate(states):
+        if sd.group not in groups:
+            problem(("states", i), f"state {sd.name} names unknown arrival group {sd.group!r}",
                     f"declare it under `arrival:` (known: {', '.join(sorted(groups)) or 'none'})")
 
     transitions: list[Transition] = []
@@ -524,23 +532,24 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
         sources = _as_tuple(t.get("source"))
         evs = _as_tuple(t.get("event"))
         target = str(t.get("target", SAME))
-        for s in sources:
-            if s not in state_names:
-                bad(f"unknown source state {s!r}", f"known states: {', '.join(sorted(state_names))}")
-        for e in evs:
-            if e not in event_kind:
-                bad(f"unknown event {e!r}", f"known events: {', '.join(sorted(event_kind))}")
+        for src in sources:
+            if src not in state_names:
+                bad(f"unknown source state {src!r}", f"known states: {', '.join(sorted(state_names))}")
+        for ev_name in evs:
+            if ev_name not in event_kind:
+                bad(f"unknown event {ev_name!r}", f"known events: {', '.join(sorted(event_kind))}")
         if target != SAME and target not in state_names:
             bad(f"unknown target state {target!r}",
                 f"use one of {', '.join(sorted(state_names))}, or `same`")
         if not str(t.get("rfc", "")).strip():
             bad("missing RFC reference", "every transition cites its RFC section, e.g. rfc: \"3.10.7.4\"")
-        guard = tuple(_guard_ref(str(g)) for g in (t.get("guard") or []))
-        for g in guard:
-            if g.name not in guard_names:
-                bad(f"unknown guard {g.name!r}", f"declare it under `guards:` (known: {', '.join(sorted(guard_names))})")
+        guard = tuple(_guard_ref(str(x)) for x in (t.get("guard") or []))
+        for ref in guard:
+            if ref.name not in guard_names:
+                bad(f"unknown guard {ref.name!r}",
+                    f"declare it under `guards:` (known: {', '.join(sorted(guard_names))})")
         actions = []
-        kinds = {event_kind.get(e) for e in evs}
+        kinds = {event_kind.get(x) for x in evs}
         for a in t.get("actions") or []:
             if isinstance(a, str):
                 if a not in EFFECTS:
@@ -562,7 +571,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
                     bad("`drop:` is only for segment events", "a refused user call is an `error:`")
                 actions.append(Action(kind, arg))
         broken = (any(x not in state_names for x in sources) or any(e not in event_kind for e in evs)
-                  or (target != SAME and target not in state_names) or any(g.name not in guard_names for g in guard)
+                  or (target != SAME and target not in state_names) or any(r.name not in guard_names for r in guard)
                   or not sources or not evs)
         if broken:
             continue  # reported above; keep it out of the records the semantic checks read

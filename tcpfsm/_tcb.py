@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from ._segment import Flags, Segment, seq_add, seq_between, seq_le, seq_lt
 
+_FIN, _SYN, _RST, _ACK = (int(f) for f in (Flags.FIN, Flags.SYN, Flags.RST, Flags.ACK))
+
 
 @dataclass
 class TCB:
@@ -48,12 +50,12 @@ Predicate = Callable[[TCB, Segment], bool]
 
 
 def _ack_set(t: TCB, s: Segment) -> bool:
-    return bool(s.flags & Flags.ACK)
+    return bool(s.bits & _ACK)
 
 
 def _ack_acceptable(t: TCB, s: Segment) -> bool:
     # §3.10.7.3 / §3.10.7.4 fifth: SND.UNA < SEG.ACK =< SND.NXT
-    return bool(s.flags & Flags.ACK) and seq_lt(t.snd_una, s.ack) and seq_le(s.ack, t.snd_nxt)
+    return bool(s.bits & _ACK) and seq_lt(t.snd_una, s.ack) and seq_le(s.ack, t.snd_nxt)
 
 
 def _ack_above_snd_nxt(t: TCB, s: Segment) -> bool:
@@ -67,7 +69,7 @@ def _ack_outside_5961_window(t: TCB, s: Segment) -> bool:
 
 
 def _acks_our_fin(t: TCB, s: Segment) -> bool:
-    return t.fin_sent and bool(s.flags & Flags.ACK) and s.ack == t.snd_nxt
+    return t.fin_sent and bool(s.bits & _ACK) and s.ack == t.snd_nxt
 
 
 def _fin_acked(t: TCB, s: Segment) -> bool:
@@ -75,7 +77,7 @@ def _fin_acked(t: TCB, s: Segment) -> bool:
 
 
 def _fin_follows(t: TCB, s: Segment) -> bool:
-    return bool(s.flags & Flags.FIN)
+    return bool(s.bits & _FIN)
 
 
 def _passive(t: TCB, s: Segment) -> bool:
@@ -97,11 +99,11 @@ def _completes_simultaneous_open(t: TCB, s: Segment) -> bool:
 
 
 def _fin_retransmitted(t: TCB, s: Segment) -> bool:
-    return bool(s.flags & Flags.FIN) and t.fin_received and seq_add(s.seq, s.seg_len) == t.rcv_nxt
+    return bool(s.bits & _FIN) and t.fin_received and seq_add(s.seq, s.seg_len) == t.rcv_nxt
 
 
 def _syn_beyond_old(t: TCB, s: Segment) -> bool:
-    return (s.flags & (Flags.SYN | Flags.ACK)) == Flags.SYN and seq_lt(t.rcv_nxt, s.seq)
+    return (s.bits & (_SYN | _ACK)) == _SYN and seq_lt(t.rcv_nxt, s.seq)
 
 
 def _data_queued(t: TCB, s: Segment) -> bool:

@@ -1,0 +1,127 @@
+"""Events/s through Endpoint on whole lifecycles, next to a bare transitions.Machine.
+
+One lifecycle = handshake, 4 data segments each way, the 4-way close, the 2MSL timeout:
+every user call, every segment arrival and the timer count as one event. In the same run,
+a bare ``transitions.Machine`` with the same 11 states triggers the same state sequence
+(one trigger per event), and the ratio is printed. Usage:
+
+    python benchmarks/runtime.py [--lifecycles 2000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from transitions import Machine
+
+from tcpfsm import Endpoint, load_spec
+from tcpfsm.testing import EndpointPair
+
+
+def lifecycle(engine: str) -> int:
+    """Run one whole connection; return the number of events fed to the two endpoints."""
+    a = Endpoint(100, name="A", engine=engine)
+    b = Endpoint(300, name="B", engine=engine)
+    pair = EndpointPair(a, b)
+    events = 0
+    pair.call("B", "listen")
+    pair.call("A", "connect")
+    events += 2
+    events += _drain(pair)
+    for _ in range(4):
+        pair.call("A", "send", 100)
+        pair.call("B", "send", 100)
+        events += 2 + _drain(pair)
+    pair.call("A", "close")
+    events += 1 + _drain(pair)
+    pair.call("B", "close")
+    events += 1 + _drain(pair)
+    pair.timeout("A", "time_wait")
+    return events + 1
+
+
+def _drain(pair: EndpointPair) -> int:
+    n = 0
+    while pair.in_flight():
+        for who in ("A", "B"):
+            if pair.channels[who]:
+                pair.deliver(who)
+                n += 1
+    return n
+
+
+def state_sequence() -> list[tuple[str, str, str]]:
+    """The (state, event, next state) sequence the two endpoints go through in one lifecycle."""
+    seq: list[tuple[str, str, str]] = []
+    a, b = Endpoint(100, name="A"), Endpoint(300, name="B")
+    for ep in (a, b):
+        ep.observe(lambda s: seq.append((str(s.source), s.event, str(s.target))))
+    pair = EndpointPair(a, b)
+    pair.call("B", "listen")
+    pair.call("A", "connect")
+    _drain(pair)
+    for _ in range(4):
+        pair.call("A", "send", 100)
+        pair.call("B", "send", 100)
+        _drain(pair)
+    pair.call("A", "close")
+    _drain(pair)
+    pair.call("B", "close")
+    _drain(pair)
+    pair.timeout("A", "time_wait")
+    return seq
+
+
+def bare_machine(calls: int, sequence: list[tuple[str, str, str]]) -> float:
+    """Calls/s of Machine.trigger walking the same state sequence (one trigger per transition)."""
+    spec = load_spec()
+
+    class Model:
+        pass
+
+    model = Model()
+    machine = Machine(model=model, states=list(spec.state_names), initial=spec.initial, auto_transitions=False)
+    triggers = []
+    for source, ev, target in sequence:
+        name = f"{ev}__{source}__{target}"
+        if name not in machine.events:
+            machine.add_transition(name, source, None if source == target else target)
+        triggers.append(name)
+    start = sequence[0][0]
+    t0 = time.perf_counter()
+    done = 0
+    while done < calls:
+        machine.set_state(start, model)
+        for (source, _ev, _target), name in zip(sequence, triggers, strict=True):
+            if model.state != source:  # type: ignore[attr-defined]
+                machine.set_state(source, model)  # the walk interleaves two endpoints
+            model.trigger(name)  # type: ignore[attr-defined]
+            done += 1
+    return done / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lifecycles", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    seq = state_sequence()
+    best: dict[str, float] = {}
+    for _ in range(args.repeat):
+        for engine in ("transitions", "table"):
+            t0 = time.perf_counter()
+            events = sum(lifecycle(engine) for _ in range(args.lifecycles))
+            rate = events / (time.perf_counter() - t0)
+            best[engine] = max(best.get(engine, 0.0), rate)
+        best["bare"] = max(best.get("bare", 0.0), bare_machine(events, seq))
+    print(f"lifecycle: {events // args.lifecycles} events ({len(seq)} transitions), "
+          f"{args.lifecycles} lifecycles, best of {args.repeat}")
+    print(f"Endpoint (transitions engine):  {best['transitions']:10,.0f} events/s")
+    print(f"Endpoint (compiled table):      {best['table']:10,.0f} events/s")
+    print(f"bare transitions.Machine:       {best['bare']:10,.0f} triggers/s")
+    print(f"ratio bare / Endpoint(transitions): {best['bare'] / best['transitions']:.2f}x (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
