@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import tracemalloc
 
 from transitions import Machine
 
@@ -121,6 +122,15 @@ def main() -> None:
     print(f"Endpoint (compiled table):      {best['table']:10,.0f} events/s")
     print(f"bare transitions.Machine:       {best['bare']:10,.0f} triggers/s")
     print(f"ratio bare / Endpoint(transitions): {best['bare'] / best['transitions']:.2f}x (target <= 3x)")
+    n = 10_000
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    endpoints = [Endpoint(i) for i in range(n)]
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"{n:,} Endpoints (one shared Machine): {n / elapsed:,.0f} created/s, "
+          f"{peak / n:,.0f} bytes each (peak, tracemalloc); {len(endpoints)} alive")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from transitions import MachineError
@@ -71,6 +72,17 @@ class Step:
 _NO_SEGMENT = Segment()
 
 
+@cache
+def _lookups(spec: Spec) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, str]]:
+    """Per-spec lookup tables, built once and shared by every Endpoint of the spec."""
+    groups = {g.name: g for g in spec.arrival}
+    state_group = {s.name: groups[s.group] for s in spec.states}
+    steps_of = {g.name: [(st, st.flag_bits, st.without_bits) for st in g.steps] for g in spec.arrival}
+    event_kind = {e.name: e.kind for e in spec.events}
+    timer_event = {str(e.timer): e.name for e in spec.events if e.timer}
+    return state_group, steps_of, event_kind, timer_event
+
+
 class Endpoint:
     """A sans-IO TCP endpoint built from a spec (default: ``specs/tcp.yaml``, profile rfc9293).
 
@@ -109,11 +121,7 @@ class Endpoint:
         self.engine = engine
         self._machine = shared_machine(self.spec)
         self._table = compiled_table(self.spec)
-        self._groups = {g.name: g for g in self.spec.arrival}
-        self._state_group = {s.name: self._groups[s.group] for s in self.spec.states}
-        self._steps_of = {g.name: [(st, st.flag_bits, st.without_bits) for st in g.steps] for g in self.spec.arrival}
-        self._event_kind = {e.name: e.kind for e in self.spec.events}
-        self._timer_event = {e.timer: e.name for e in self.spec.events if e.timer}
+        self._state_group, self._steps_of, self._event_kind, self._timer_event = _lookups(self.spec)
         setattr(self, MODEL_ATTRIBUTE, self.spec.initial)
         self.next_iss = iss  # the ISS the next OPEN uses (then the clock decides)
         self._config = {"rcv_wnd": rcv_wnd, "rto": rto, "msl": msl, "user_timeout": user_timeout,

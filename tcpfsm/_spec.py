@@ -361,12 +361,17 @@ def load_spec(path: str | Path | None = None, *, profile: str | None = None) -> 
         raise SpecError([Problem(str(path), 0, "give a spec file or a profile, not both",
                                  "drop --profile, or drop the file")])
     if path is None:
-        path = profile_path(profile or "rfc9293")
-        if not path.is_file():
-            known = ", ".join(available_profiles())
-            raise SpecError([Problem(str(path), 0, f"unknown profile {profile!r}",
-                                     f"known profiles: {known}")])
+        return _load_profile(profile or "rfc9293")
     return _load_cached(str(Path(path).resolve()))
+
+
+@cache
+def _load_profile(profile: str) -> Spec:
+    path = profile_path(profile)
+    if not path.is_file():
+        known = ", ".join(available_profiles())
+        raise SpecError([Problem(str(path), 0, f"unknown profile {profile!r}", f"known profiles: {known}")])
+    return _load_cached(str(path.resolve()))
 
 
 @cache
