@@ -35,6 +35,12 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _spec_source(func: Any) -> Any:
+    """The FILE argument and the --profile option that every spec command takes."""
+    func = click.option("--profile", "-p", help="A shipped profile (default rfc9293).")(func)
+    return click.argument("file", required=False, type=click.Path(dir_okay=False))(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tcpfsm")
 def cli() -> None:
@@ -56,8 +62,7 @@ def spec() -> None:
 
 
 @spec.command("validate")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--profile", "-p", help="A shipped profile (default rfc9293).")
+@_spec_source
 @click.option("--all", "all_", is_flag=True, help="Validate every shipped profile.")
 def spec_validate(file: str | None, profile: str | None, all_: bool) -> int:
     """Check a spec or profile: schema, names, determinism, coverage, reachability.
@@ -123,8 +128,7 @@ def spec_to_dict(s: Spec) -> dict[str, Any]:
 
 
 @spec.command("show")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--profile", "-p", help="A shipped profile (default rfc9293).")
+@_spec_source
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def spec_show(file: str | None, profile: str | None, as_json: bool) -> int:
     """The transition table with ids and RFC sections, and the checklist coverage.
