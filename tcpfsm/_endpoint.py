@@ -22,12 +22,12 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from transitions import MachineError
 
 from ._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
-from ._model import MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
+from ._model import _BY_NAME, MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
 from ._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
 from ._spec import USER, Send, Spec, Transition, load_spec
 from ._tcb import CHECKS, TCB
@@ -45,9 +45,8 @@ class Notice:
         return self.text
 
 
-@dataclass(frozen=True)
-class Step:
-    """One transition taken: what happened, by which spec row, with what effect."""
+class Step(NamedTuple):
+    """One transition taken: what happened, by which spec row, with what effect (immutable)."""
 
     event: str
     source: Any
@@ -276,7 +275,7 @@ class Endpoint:
             raise SpecGap(self.state, event)
         first_out, first_notice = len(self._out), len(self.notices)
         dropped = self._run_actions(t, seg, source, event)
-        step = Step(event, state_of(source), self.state, t.id, t.rfc,
+        step = Step(event, _BY_NAME[source], _BY_NAME[getattr(self, MODEL_ATTRIBUTE)], t.id, t.rfc,
                     seg if seg is not _NO_SEGMENT else None, tuple(self._out[first_out:]),
                     tuple(n.text for n in self.notices[first_notice:]), dropped, self.name)
         self._steps.append(step)

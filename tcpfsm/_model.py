@@ -44,12 +44,15 @@ State.__qualname__ = "State"
 MODEL_ATTRIBUTE = "_fsm_state"
 
 
+_BY_NAME: dict[str, Any] = {**{m.name: m for m in State}, **{m.value: m for m in State}}
+
+
 def state_of(name: str) -> Any:
     """The ``State`` member for an RFC name (``"SYN-RECEIVED"``) or a code name (``"SYN_RECEIVED"``)."""
     try:
-        return State(name)
-    except ValueError:
-        return State[name]
+        return _BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"{name!r} is not a TCP state (states: {', '.join(m.value for m in State)})") from None
 
 
 def _condition(guard_name: str, negated: bool, spec: Spec) -> Callable[[Any], bool]:

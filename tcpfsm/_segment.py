@@ -84,15 +84,19 @@ class Segment:
     bits: int = field(init=False, repr=False, compare=False, default=0)  # int(flags), for hot paths
 
     def __post_init__(self) -> None:
-        if not isinstance(self.flags, Flags):
-            object.__setattr__(self, "flags", Flags(self.flags))
-        object.__setattr__(self, "bits", int(self.flags))
-        if self.payload is not None and self.length == 0:
-            object.__setattr__(self, "length", len(self.payload))
-        if self.payload is not None and self.length != len(self.payload):
-            raise ValueError(f"length={self.length} but the payload holds {len(self.payload)} bytes")
-        object.__setattr__(self, "seq", self.seq % SEQ_MOD)
-        object.__setattr__(self, "ack", self.ack % SEQ_MOD)
+        setattr_ = object.__setattr__
+        if type(self.flags) is not Flags:
+            setattr_(self, "flags", Flags(self.flags))
+        setattr_(self, "bits", self.flags.value)
+        if self.payload is not None:
+            if self.length == 0:
+                setattr_(self, "length", len(self.payload))
+            elif self.length != len(self.payload):
+                raise ValueError(f"length={self.length} but the payload holds {len(self.payload)} bytes")
+        if not 0 <= self.seq < SEQ_MOD:
+            setattr_(self, "seq", self.seq % SEQ_MOD)
+        if not 0 <= self.ack < SEQ_MOD:
+            setattr_(self, "ack", self.ack % SEQ_MOD)
         if self.length < 0 or self.window < 0:
             raise ValueError("length and window must not be negative")
 
