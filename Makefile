@@ -1,5 +1,6 @@
 # tcpfsm: two commands on a fresh Debian machine (root, Python 3.11):
-#   make demo   install everything, validate the specs, simulate the handshake and the close
+#   make demo   install everything, validate the specs, simulate the handshake and the close,
+#               render the diagrams (into out/; the committed ones live in diagrams/)
 #   make test   install what the tests need, run the whole suite (pytest, ruff, mypy)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -32,7 +33,10 @@ install: $(BIN)/python system-deps
 demo: install
 	$(BIN)/tcpfsm spec validate --all
 	$(BIN)/tcpfsm simulate handshake
-	$(BIN)/tcpfsm simulate close
+	$(BIN)/tcpfsm simulate close --chart out/close.svg
+	$(BIN)/tcpfsm diagram -o out/diagrams/
+	$(BIN)/tcpfsm diagram --check
+	@echo "diagrams rendered in out/diagrams/ (open tcp-rfc9293-normal.svg)"
 
 lint: install
 	$(BIN)/ruff check tcpfsm tests benchmarks

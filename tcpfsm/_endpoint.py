@@ -139,6 +139,7 @@ class Endpoint:
         self._steps: list[Step] = []
         self._fired: Transition | None = None
         self._deferred_in = ""
+        self._last_iss: int | None = None
         self._call_data: bytes | int = 0
         self._observers: list[Callable[[Step], None]] = []
         self.notices: list[Notice] = []
@@ -358,7 +359,10 @@ class Endpoint:
         if self.next_iss is not None:
             iss, self.next_iss = self.next_iss, None
         else:
-            iss = int(self.now * 250_000)  # the 4-microsecond clock of RFC 9293 §3.4.1
+            # the 4-microsecond clock of RFC 9293 §3.4.1, kept moving forward when the
+            # caller's clock stands still, so that each new connection gets a new ISS
+            iss = max(int(self.now * 250_000), self._last_iss + 64_000 if self._last_iss is not None else 0)
+        self._last_iss = iss
         tcb.iss = tcb.snd_una = tcb.snd_nxt = iss % SEQ_MOD
 
     def _fx_record_syn(self, seg: Segment) -> None:

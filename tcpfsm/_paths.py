@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from functools import cache
 from pathlib import Path
 
 
-@cache
 def specs_dir() -> Path:
-    """The ``specs/`` folder: the checkout's (editable install) or ``<prefix>/share/tcpfsm/specs``."""
+    """The ``specs/`` folder: ``$TCPFSM_SPECS_DIR`` if set, else the checkout's (editable
+    install), else ``<prefix>/share/tcpfsm/specs``."""
     here = Path(__file__).resolve().parent
-    candidates = [here.parent / "specs", Path(sys.prefix) / "share" / "tcpfsm" / "specs"]
+    override = os.environ.get("TCPFSM_SPECS_DIR")
+    candidates = [Path(override)] if override else []
+    candidates += [here.parent / "specs", Path(sys.prefix) / "share" / "tcpfsm" / "specs"]
     for candidate in candidates:
         if (candidate / "tcp.yaml").is_file():
             return candidate

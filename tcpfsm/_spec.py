@@ -176,6 +176,16 @@ class Transition:
         return self.target_from(source) != source
 
 
+@dataclass(frozen=True)
+class DiagramHints:
+    """Presentation hints for the state diagram (``diagram:`` in the spec)."""
+
+    ranks: tuple[tuple[str, ...], ...] = ()
+    client_path: tuple[str, ...] = ()
+    server_path: tuple[str, ...] = ()
+    figure: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class Spec:
     """A validated machine: the one source of truth that everything else derives from."""
@@ -193,6 +203,7 @@ class Spec:
     transitions: tuple[Transition, ...]
     checklist: tuple[tuple[str, str], ...] = ()
     files: tuple[str, ...] = ()
+    diagram: DiagramHints = field(default_factory=lambda: DiagramHints())
     _index: dict[tuple[str, str], tuple[Transition, ...]] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -586,13 +597,29 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
             label=str(t.get("label", "")), file=f, line=ln))
 
     checklist = tuple((str(k), str(v)) for k, v in (data.get("checklist") or {}).items())
+    raw_diagram: dict[str, Any] = data["diagram"] if isinstance(data.get("diagram"), dict) else {}
+    ids = {t.id for t in transitions}
+    for key in ("client_path", "server_path", "figure"):
+        for j, tid in enumerate(raw_diagram.get(key) or []):
+            if tid not in ids and profile == str(data.get("name", "")):
+                problem(("diagram", key, j), f"diagram: {key} names unknown transition {tid!r}",
+                        "name a transition id of this spec")
+    for j, rank in enumerate(raw_diagram.get("ranks") or []):
+        for st_name in rank if isinstance(rank, list) else []:
+            if st_name not in state_names:
+                problem(("diagram", "ranks", j), f"diagram: unknown state {st_name!r} in ranks",
+                        "use the states' RFC names")
+    diagram = DiagramHints(
+        tuple(tuple(str(x) for x in r) for r in (raw_diagram.get("ranks") or []) if isinstance(r, list)),
+        *(tuple(str(x) for x in (raw_diagram.get(k) or []) if str(x) in ids)
+          for k in ("client_path", "server_path", "figure")))
     name = str(data.get("name", "spec"))
     if not states or not events:
         return None
     spec = Spec(name=name, title=str(data.get("title", name)), profile=profile, file=file,
                 states=tuple(states), events=tuple(events), guards=tuple(guards), timers=timers,
                 checks=checks, arrival=tuple(arrival), transitions=tuple(transitions),
-                checklist=checklist, files=(file,))
+                checklist=checklist, files=(file,), diagram=diagram)
     if len(initials) == 1 and all(s.group in groups for s in states):
         problems += _semantic_problems(spec, complete=not problems)
     return spec

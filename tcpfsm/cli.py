@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -156,6 +157,83 @@ def spec_show(file: str | None, profile: str | None, as_json: bool) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------- diagram
+FORMATS = ("dot", "svg", "png", "pdf", "mermaid")
+
+
+@cli.command()
+@_spec_source
+@click.option("--only", type=click.Choice(["all", "normal"]), default="all", show_default=True,
+              help="normal: the client and server paths and RFC 9293 Figure 5's other edges.")
+@click.option("--highlight", metavar="STATE", help="Emphasise one state and its edges (RFC name, e.g. TIME-WAIT).")
+@click.option("--show-ids", is_flag=True, help="Prefix each edge label with its transition id and RFC section.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Output format (default: from the -o suffix, else dot).")
+@click.option("-o", "--output", type=click.Path(), help="A file, or a folder (ending in /) for every diagram.")
+@click.option("--diff", nargs=2, metavar="OLD NEW", help="Draw what changes from profile OLD to profile NEW.")
+@click.option("--check", is_flag=True, help="Exit 1 naming the committed diagrams that are stale.")
+def diagram(file: str | None, profile: str | None, only: str, highlight: str | None, show_ids: bool,
+            fmt: str | None, output: str | None, diff: tuple[str, str] | None, check: bool) -> int:
+    """Draw the state machine from the spec with Graphviz (or as Mermaid text).
+
+    \b
+    Examples:
+      tcpfsm diagram -o diagrams/                       regenerate every committed diagram
+      tcpfsm diagram --check                            are the committed diagrams fresh?
+      tcpfsm diagram --only normal -o tcp.svg
+      tcpfsm diagram --highlight TIME-WAIT --show-ids -o tw.png
+      tcpfsm diagram --diff rfc793 rfc9293 -o diff.svg
+      tcpfsm diagram --format mermaid                   stateDiagram-v2 for a README
+    """
+    from ._diagrams import diagrams_dir, render, stale, write_all
+    from ._render_state import diff_dot, to_dot, to_mermaid
+
+    if check:
+        folder = Path(output) if output else diagrams_dir()
+        problems = stale(folder)
+        for p in problems:
+            click.echo(f"stale: {p}", err=True)
+        if problems:
+            click.echo("regenerate with: tcpfsm diagram -o diagrams/", err=True)
+            return EXIT_FINDINGS
+        click.echo(f"ok: every diagram in {folder} matches the specs")
+        return EXIT_OK
+    if output and (output.endswith("/") or Path(output).is_dir()):
+        click.echo(f"writing every diagram to {output}")
+        written = write_all(Path(output), progress=True)
+        click.echo(f"{len(written)} files written")
+        return EXIT_OK
+    fmt = fmt or (Path(output).suffix.lstrip(".") if output and Path(output).suffix else "dot")
+    if fmt == "mmd":
+        fmt = "mermaid"
+    if fmt not in FORMATS:
+        raise click.UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if diff:
+        text = diff_dot(load_spec(profile=diff[0]), load_spec(profile=diff[1]), show_ids=show_ids)
+    else:
+        s = _load(file, profile)
+        if fmt == "mermaid":
+            text = to_mermaid(s, only=only)
+        else:
+            try:
+                text = to_dot(s, only=only, highlight=highlight, show_ids=show_ids)
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
+    if fmt in ("dot", "mermaid"):
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            click.echo(f"wrote {output}")
+        else:
+            click.echo(text, nl=False)
+        return EXIT_OK
+    data = render(text, fmt)
+    if not output:
+        raise click.UsageError(f"--format {fmt} needs -o FILE")
+    Path(output).write_bytes(data)
+    click.echo(f"wrote {output} ({len(data):,} bytes)")
+    return EXIT_OK
+
+
 # -------------------------------------------------------------- simulate
 @cli.command()
 @click.argument("scenario", required=False)
@@ -163,13 +241,16 @@ def spec_show(file: str | None, profile: str | None, as_json: bool) -> int:
 @click.option("--spec", "spec_file", type=click.Path(dir_okay=False), help="A spec file instead of a profile.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--list", "list_", is_flag=True, help="List the named scenarios.")
-def simulate(scenario: str | None, profile: str | None, spec_file: str | None, as_json: bool, list_: bool) -> int:
+@click.option("--chart", type=click.Path(dir_okay=False), help="Also draw a sequence chart (.svg, .png, .pdf, .dot).")
+def simulate(scenario: str | None, profile: str | None, spec_file: str | None, as_json: bool, list_: bool,
+             chart: str | None) -> int:
     """Run a named scenario step by step: who, event, segment, state before -> after, rule, RFC §.
 
     \b
     Examples:
       tcpfsm simulate handshake
       tcpfsm simulate simultaneous-close --json
+      tcpfsm simulate simultaneous-close --chart close.svg
       tcpfsm simulate --list
     """
     from ._scenarios import load_scenarios, run_scenario, step_rows
@@ -184,6 +265,18 @@ def simulate(scenario: str | None, profile: str | None, spec_file: str | None, a
     s = _load(spec_file, profile)
     run = run_scenario(scenarios[scenario], s)
     rows = step_rows(run.pair.trace)
+    if chart:
+        from ._diagrams import render
+        from ._render_sequence import chart_dot
+        from ._scenarios import scenario_chart
+
+        dot_text = chart_dot(scenario_chart(run))
+        suffix = Path(chart).suffix.lstrip(".") or "svg"
+        if suffix == "dot":
+            Path(chart).write_text(dot_text, encoding="utf-8")
+        else:
+            Path(chart).write_bytes(render(dot_text, suffix))
+        click.echo(f"sequence chart: {chart}", err=as_json)
     final = {str(ep.name): str(ep.state) for ep in (run.pair.a, run.pair.b)}
     if as_json:
         _echo_json({"scenario": scenario, "title": run.scenario.title, "profile": s.profile, "steps": rows,

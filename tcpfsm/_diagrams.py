@@ -1,0 +1,99 @@
+"""The committed diagrams (``diagrams/``): what they are, how to write them, how to check them.
+
+Every diagram is generated from the specs; ``tcpfsm diagram -o diagrams/`` rewrites them
+all and ``tcpfsm diagram --check`` compares the DOT (and Mermaid) text with a fresh
+generation, so a stale file is found whatever the installed Graphviz version renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import graphviz
+
+from ._errors import TcpFsmError
+from ._paths import specs_dir
+from ._render_sequence import chart_dot
+from ._render_state import diff_dot, to_dot, to_mermaid
+from ._scenarios import load_scenarios, run_scenario, scenario_chart
+from ._spec import available_profiles, load_spec
+
+# The seed note's scenarios, drawn as sequence charts.
+CHART_SCENARIOS = ("handshake", "close", "simultaneous-open", "simultaneous-close", "time-wait-retransmitted-fin")
+RENDERED = ("svg", "png")
+
+
+@dataclass(frozen=True)
+class Diagram:
+    stem: str
+    text: str
+    kind: str  # dot | mermaid
+
+
+def diagrams_dir() -> Path:
+    return specs_dir().parent / "diagrams"
+
+
+def catalogue() -> list[Diagram]:
+    """Every committed diagram, freshly generated from the specs."""
+    out: list[Diagram] = []
+    for profile in available_profiles():
+        spec = load_spec(profile=profile)
+        out.append(Diagram(f"tcp-{profile}-all", to_dot(spec, only="all"), "dot"))
+        out.append(Diagram(f"tcp-{profile}-normal", to_dot(spec, only="normal"), "dot"))
+    out.append(Diagram("diff-rfc793-rfc9293", diff_dot(load_spec(profile="rfc793"), load_spec()), "dot"))
+    out.append(Diagram("tcp-rfc9293", to_mermaid(load_spec(), only="all"), "mermaid"))
+    scenarios = load_scenarios()
+    for name in CHART_SCENARIOS:
+        out.append(Diagram(f"seq-{name}", chart_dot(scenario_chart(run_scenario(scenarios[name]))), "dot"))
+    return out
+
+
+def render(dot_text: str, fmt: str) -> bytes:
+    """Run the real Graphviz on DOT text; a clear error when ``dot`` is missing."""
+    try:
+        data: bytes = graphviz.Source(dot_text).pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise TcpFsmError("Graphviz's `dot` was not found: install it (Debian: apt-get install graphviz)") from None
+    except graphviz.CalledProcessError as exc:
+        raise TcpFsmError(f"Graphviz failed to render {fmt}: {exc.stderr!r}") from None
+    return data
+
+
+def write_all(outdir: Path, *, progress: bool = False) -> list[Path]:
+    """Write every diagram's text and its renders into ``outdir``."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for d in catalogue():
+        if d.kind == "mermaid":
+            path = outdir / f"{d.stem}.mmd"
+            path.write_text(d.text, encoding="utf-8")
+            written.append(path)
+            continue
+        path = outdir / f"{d.stem}.dot"
+        path.write_text(d.text, encoding="utf-8")
+        written.append(path)
+        for fmt in RENDERED:
+            out = outdir / f"{d.stem}.{fmt}"
+            out.write_bytes(render(d.text, fmt))
+            written.append(out)
+        if progress:
+            print(f"  {d.stem}: dot, {', '.join(RENDERED)}")
+    return written
+
+
+def stale(outdir: Path) -> list[str]:
+    """Files in ``outdir`` that differ from a fresh generation (or are missing)."""
+    problems = []
+    for d in catalogue():
+        suffix = ".mmd" if d.kind == "mermaid" else ".dot"
+        path = outdir / f"{d.stem}{suffix}"
+        if not path.is_file():
+            problems.append(f"{path} (missing)")
+        elif path.read_text(encoding="utf-8") != d.text:
+            problems.append(f"{path} (differs from the spec)")
+        elif d.kind == "dot":
+            problems += [f"{outdir / f'{d.stem}.{fmt}'} (missing)" for fmt in RENDERED
+                         if not (outdir / f"{d.stem}.{fmt}").is_file()]
+    return problems
