@@ -219,6 +219,8 @@ def diagram(file: str | None, profile: str | None, only: str, highlight: str | N
                 text = to_dot(s, only=only, highlight=highlight, show_ids=show_ids)
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from None
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
     if fmt in ("dot", "mermaid"):
         if output:
             Path(output).write_text(text, encoding="utf-8")
@@ -272,6 +274,7 @@ def simulate(scenario: str | None, profile: str | None, spec_file: str | None, a
 
         dot_text = chart_dot(scenario_chart(run))
         suffix = Path(chart).suffix.lstrip(".") or "svg"
+        Path(chart).parent.mkdir(parents=True, exist_ok=True)
         if suffix == "dot":
             Path(chart).write_text(dot_text, encoding="utf-8")
         else:
@@ -320,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        return EXIT_USAGE
     return int(result or 0)
 
 

@@ -69,3 +69,11 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "Examples:" in capsys.readouterr().out
+
+
+def test_unwritable_output_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["simulate", "handshake", "--chart", str(blocker / "sub" / "c.svg")]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err
