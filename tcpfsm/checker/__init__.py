@@ -20,6 +20,7 @@ from .._paths import specs_dir
 from .._spec import Spec, load_spec
 from ._liveness import check_leads_to
 from ._properties import Property, PropertyFile, load_properties
+from ._fast import FastSearch, Unsupported
 from ._search import Channel, Config, Search, Stats, System, event_class
 
 HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
@@ -69,6 +70,7 @@ class Report:
     stats: Stats
     verdicts: list[Verdict] = field(default_factory=list)
     initial: TraceStep | None = None
+    engine: str = "plain"
 
     @property
     def exit_code(self) -> int:
@@ -81,7 +83,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         s = self.stats
         return {
-            "model": self.model, "spec": self.spec.file, "profile": self.spec.profile,
+            "model": self.model, "engine": self.engine, "spec": self.spec.file, "profile": self.spec.profile,
             "channel": {"capacity": self.channel.capacity, "lossy": self.channel.lossy,
                         "duplicating": self.channel.duplicating, "reordering": self.channel.reordering,
                         "when_full": self.channel.when_full},
@@ -115,7 +117,8 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
           profile: str | None = None, capacity: int = 2, retransmissions: int = 1, lossy: bool = False,
           duplicating: bool = False, reordering: bool = False, when_full: str = "block",
           properties: list[str] | None = None, max_states: int | None = None, max_depth: int | None = None,
-          timeout: float | None = None, progress: Callable[[dict[str, Any]], None] | None = None) -> Report:
+          timeout: float | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
+          engine: str = "auto") -> Report:
     """Explore every interleaving and check the properties; see ``specs/properties.yaml``."""
     probe = spec or (load_spec(spec_file) if spec_file else load_spec(profile=profile)) if model is None else None
     states = probe.state_names if probe else load_spec().state_names
@@ -136,11 +139,21 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     cfg = Config(the_spec, channel, retransmissions, opening, tuple(props.histories[h] for h in hist_names),
                  max_states, max_depth, timeout, progress)
     system = System(cfg)
-    search = Search(system, chosen)
+    search: Any = None
     needs_graph = any(p.kind == "leads_to" for p in chosen)
+    if engine in ("auto", "vector") and not needs_graph:
+        try:
+            search = FastSearch(system, chosen)
+        except Unsupported as exc:
+            if engine == "vector":
+                raise SpecError([Problem(props.file, 0, f"--engine vector: {exc}", "use --engine plain")]) from None
+            system = System(cfg)
+    if search is None:
+        search = Search(system, chosen)
     stats = search.run(keep_graph=needs_graph)
-    report = Report(name, the_spec, channel, retransmissions, stats, initial=_trace_step(system, "initial",
-                                                                                           search.levels[0][0]))
+    initial = search.init_py if isinstance(search, FastSearch) else search.levels[0][0]
+    report = Report(name, the_spec, channel, retransmissions, stats, initial=_trace_step(search.sys, "initial", initial))
+    report.engine = "vector" if isinstance(search, FastSearch) else "plain"
     for p in chosen:
         report.verdicts.append(_verdict(p, search, stats))
     return report
@@ -154,9 +167,9 @@ def _trace_step(system: System, label: str, state: int, transitions: tuple[str, 
                      transitions)
 
 
-def trace_of(search: Search, path: list[tuple[str, int]]) -> list[TraceStep]:
+def trace_of(search: Any, path: list[tuple[str, int]]) -> list[TraceStep]:
     out = []
-    prev = search.levels[0][0]
+    prev = search.init_py if isinstance(search, FastSearch) else search.levels[0][0]
     for label, state in path:
         detail = next((d for lab, n, d in search.sys.successors(prev, labels=True) if lab == label and n == state),
                       None)
@@ -169,7 +182,7 @@ def trace_of(search: Search, path: list[tuple[str, int]]) -> list[TraceStep]:
     return out
 
 
-def _verdict(p: Property, search: Search, stats: Stats) -> Verdict:
+def _verdict(p: Property, search: Any, stats: Stats) -> Verdict:
     v = Verdict(p.name, p.title, p.kind, INCONCLUSIVE)
     finding = search.findings.get(p.name)
     if p.kind == "leads_to":
