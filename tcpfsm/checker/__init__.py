@@ -141,7 +141,8 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     system = System(cfg)
     search: Any = None
     needs_graph = any(p.kind == "leads_to" for p in chosen)
-    if engine in ("auto", "vector") and not needs_graph:
+    # auto: the vectorised search where its local tables are small (the control projection)
+    if (engine == "vector" or (engine == "auto" and system.lm.control)) and not needs_graph:
         try:
             search = FastSearch(system, chosen)
         except Unsupported as exc:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._local import Result
-from ._properties import Property
+from ._properties import Property, step_matches
 from ._search import Finding, Stats, System, peak_rss_mib
 
 U64 = np.uint64
@@ -47,7 +47,7 @@ class Table:
     nout: np.ndarray
     changed: np.ndarray  # bool
     hist: list[np.ndarray]  # per history var: [..., values] -> new value
-    rst_for_rst: np.ndarray | None = None
+    step_hit: np.ndarray | None = None  # the move matches a step property
 
 
 def _sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -122,7 +122,7 @@ class FastSearch:
                 res = move(lid)
                 if res is not None:
                     self._fill(lid, res, nxt, outs, nout, changed, hist, who, event, 0)
-            return Table(nxt, outs, nout, changed, hist)
+            return Table(nxt, outs, nout, changed, hist, None)
 
         self.tables: dict[tuple[str, str], Table] = {}
         for who in ("A", "B"):
@@ -141,15 +141,23 @@ class FastSearch:
                     self._fill((lid, sid), lm.receive(lid, sid), nxt, outs, nout, changed, hist, who, "recv", sid)
             self.tables[(who, "recv")] = Table(nxt, outs, nout, changed, hist, np.zeros(shape2, dtype=bool))
         self.seg_bits = np.array([lm.segments[i].bits for i in range(self.ns)], dtype=np.int64)
-        for who in ("A", "B"):
-            t = self.tables[(who, "recv")]
-            assert t.rst_for_rst is not None
-            for p in self.props:
-                if p.kind == "step":
-                    rcv, snd = p.step
-                    hit_in = (self.seg_bits & rcv) != 0
-                    hit_out = ((self.seg_bits[t.outs] & snd) != 0).any(axis=-1)
-                    t.rst_for_rst |= hit_in[None, :] & hit_out & (t.nxt >= 0)
+        steps = [p for p in self.props if p.kind == "step"]
+        if steps:
+            # a per-move flag: does this move match some step property's pattern?
+            for key, t in self.tables.items():
+                flags = np.zeros(t.nxt.shape, dtype=bool)
+                for idx in np.ndindex(*t.nxt.shape):
+                    if t.nxt[idx] < 0:
+                        continue
+                    lid = idx[0]
+                    sid = idx[1] if len(idx) > 1 else 0
+                    res = lm.receive(lid, sid) if key[1] == "recv" else (
+                        lm.user(lid, key[1]) if key[1] in USER_MOVES else lm.timer(lid, key[1][6:]))
+                    assert res is not None
+                    sent = [int(self.seg_bits[o]) for o in res.sent]
+                    flags[idx] = any(step_matches(p, res.info.source, res.info.target, lm.passive(lid),
+                                                  int(self.seg_bits[sid]) if sid else 0, sent) for p in steps)
+                t.step_hit = flags
 
     def _fill(self, idx: Any, res: Result, nxt: np.ndarray, outs: np.ndarray, nout: np.ndarray,
               changed: np.ndarray, hist: list[np.ndarray], who: str, event: str, input_sid: int) -> None:
@@ -301,10 +309,8 @@ class FastSearch:
                     base = put_chan(base, inq, new_in[ok])
                 enabled[src] += 1
                 out.append((f"{label}_{who}", base, src))
-                if with_sources and table.rst_for_rst is not None:
-                    steps.append((f"{label}_{who}", table.rst_for_rst[k2]))
-                elif table.rst_for_rst is not None and table.rst_for_rst[k2].any():
-                    steps.append((f"{label}_{who}", table.rst_for_rst[k2] ))
+                if table.step_hit is not None and table.step_hit[k2].any():
+                    steps.append((f"{label}_{who}", table.step_hit[k2]))
 
             # RECV
             head = (f[inq] & smask).astype(np.int64)

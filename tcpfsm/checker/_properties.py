@@ -48,6 +48,9 @@ class Property:
     predicate: Any = None      # never / reach / terminal / from (raw data)
     target: Any = None         # leads_to: to
     step: tuple[int, int] = (0, 0)  # step: (receives bits, sends bits)
+    step_from: str | None = None
+    step_to: str | None = None
+    step_passive: bool | None = None
     fairness: tuple[str, ...] = ()
     channels: str = "any"
 
@@ -116,17 +119,24 @@ def load_properties(path: Path | None = None, states: tuple[str, ...] = ()) -> P
             if f not in FAIRNESS:
                 bad(["properties", i], f"unknown fairness class {f!r}", f"classes: {', '.join(FAIRNESS)}")
         step = (0, 0)
+        never = p.get("never") or {}
         if kind == "step":
-            never = p.get("never") or {}
             step = (_bits(never.get("receives", "")), _bits(never.get("sends", "")))
+            for key in ("from", "to"):
+                if never.get(key) and states and never[key] not in states:
+                    bad(["properties", i], f"property {p.get('name')!r}: unknown state {never[key]!r}")
         predicate = {"invariant": p.get("never"), "reach": p.get("reach"), "deadlock": p.get("terminal"),
                      "leads_to": p.get("from"), "step": None}[kind]
         for raw in (predicate, p.get("to")):
             if raw is not None:
                 _validate(raw, states, out.histories, lambda m, i=i: bad(["properties", i], m))
         out.properties[str(p.get("name"))] = Property(
-            str(p.get("name")), str(p.get("title", "")), kind, str(p.get("rfc", "")),
-            tuple(p.get("history") or []), predicate, p.get("to"), step, fair, str(p.get("channels", "any")))
+            name=str(p.get("name")), title=str(p.get("title", "")), kind=kind, rfc=str(p.get("rfc", "")),
+            history=tuple(p.get("history") or []), predicate=predicate, target=p.get("to"), step=step,
+            fairness=fair, channels=str(p.get("channels", "any")),
+            step_from=never.get("from") if kind == "step" else None,
+            step_to=never.get("to") if kind == "step" else None,
+            step_passive=never.get("passive") if kind == "step" else None)
     for name, m in (data.get("models") or {}).items():
         props = tuple(str(x) for x in m.get("properties") or [])
         for x in props:
@@ -159,6 +169,21 @@ def _validate(raw: Any, states: tuple[str, ...], histories: dict[str, History], 
                 bad(f"unknown history value {h}={v}")
     elif key not in ("channels_empty", "channel_has"):
         bad(f"unknown predicate {key!r}")
+
+
+def step_matches(p: Property, source: str, target: str, passive: bool, input_bits: int,
+                 sent_bits: list[int]) -> bool:
+    """Does one endpoint move match a step property's `never:` pattern?"""
+    rcv, snd = p.step
+    if rcv and not input_bits & rcv:
+        return False
+    if snd and not any(b & snd for b in sent_bits):
+        return False
+    if p.step_from is not None and source != p.step_from:
+        return False
+    if p.step_to is not None and target != p.step_to:
+        return False
+    return not (p.step_passive is not None and passive != p.step_passive)
 
 
 class View:

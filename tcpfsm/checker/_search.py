@@ -20,7 +20,7 @@ from typing import Any
 from .._segment import Flags
 from .._spec import Spec
 from ._local import LocalModel, Result
-from ._properties import History, Property, View, compile_predicate
+from ._properties import History, Property, View, compile_predicate, step_matches
 
 SEG_BITS = 8
 SEG_MASK = (1 << SEG_BITS) - 1
@@ -348,14 +348,16 @@ class Search:
 
     def _check_step(self, s: int, label: str, n: int, detail: Any, depth: int) -> None:
         input_sid, res = detail
-        if res is None or not input_sid:
+        if res is None:
             return
-        sb = self.sys.seg_bits
+        sb, lm = self.sys.seg_bits, self.sys.lm
+        la, lb = s & 0xFFFF, (s >> 16) & 0xFFFF
+        me = la if label.endswith("_A") else lb
         for p in self.steps:
             if p.name in self.findings:
                 continue
-            rcv, snd = p.step
-            if sb[input_sid] & rcv and any(sb[o] & snd for o in res.sent):
+            if step_matches(p, res.info.source, res.info.target, lm.passive(me), sb[input_sid] if input_sid else 0,
+                            [sb[o] for o in res.sent]):
                 self.findings[p.name] = Finding(p, n, depth, (s, label))
 
     # ------------------------------------------------------------ traces
