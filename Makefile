@@ -1,13 +1,14 @@
 # tcpfsm: two commands on a fresh Debian machine (root, Python 3.11):
 #   make demo   install everything, validate the specs, simulate the handshake and the close,
-#               render the diagrams (into out/; the committed ones live in diagrams/)
+#               render the diagrams (into out/; the committed ones live in diagrams/), run the checker
+#   make bench  the benchmarks (installs SPIN, gcc and minicheck; musil needs a Python 3.12)
 #   make test   install what the tests need, run the whole suite (pytest, ruff, mypy)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 APT_PACKAGES := graphviz tcpdump
 
-.PHONY: demo test install system-deps lint typecheck clean
+.PHONY: demo test install system-deps lint typecheck bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -36,6 +37,11 @@ demo: install
 	$(BIN)/tcpfsm simulate close --chart out/close.svg
 	$(BIN)/tcpfsm diagram -o out/diagrams/
 	$(BIN)/tcpfsm diagram --check
+	$(BIN)/tcpfsm check
+	@echo "== the same half-open property over a lossy network: expected VIOLATED (exit 1) =="
+	$(BIN)/tcpfsm check --lossy --property I3 --trace-out out/half-open.svg -q; test $$? -eq 1
+	$(BIN)/tcpfsm check --when-full drop --property syn_sent_resolves --property eventually_closed -q
+	$(BIN)/tcpfsm check --model reference -k 5 -r 3 --lossy --property I1 --property I2
 	@echo "diagrams rendered in out/diagrams/ (open tcp-rfc9293-normal.svg)"
 
 lint: install
@@ -48,6 +54,15 @@ test: install
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check tcpfsm tests benchmarks
 	$(BIN)/mypy
+
+bench: install
+	@command -v spin >/dev/null && command -v gcc >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spin gcc; }
+	$(BIN)/pip install -q minicheck==0.4.0
+	$(BIN)/python benchmarks/runtime.py
+	$(BIN)/python benchmarks/checker.py --peers $(PEERS)
+
+PEERS ?= ../shared/reference/peers
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -113,9 +113,7 @@ class PyPeer(Tool):
         if not self.script.is_file():
             self.reason = f"{self.script} not found"
             return False
-        if self.python is None:
-            return False
-        return True
+        return self.python is not None
 
     def measure(self, rung: str) -> dict[str, float]:
         k, r, lossy = RUNGS[rung]

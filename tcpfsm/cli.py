@@ -254,7 +254,8 @@ def diagram(file: str | None, profile: str | None, only: str, highlight: str | N
 @click.option("--max-depth", type=int, help="Stop at this BFS depth (verdict: inconclusive).")
 @click.option("--timeout", type=float, help="Stop after this many seconds (verdict: inconclusive).")
 @click.option("--engine", type=click.Choice(["auto", "vector", "plain"]), default="auto", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (schema: tcpfsm/schema/check.schema.json).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output (schema: tcpfsm/schema/check.schema.json).")
 @click.option("--trace-out", type=click.Path(dir_okay=False),
               help="Write counterexamples: .json, or a sequence chart per property (.svg/.png/.dot: NAME inserted).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")

@@ -204,9 +204,8 @@ def test_random_checker_paths_replay_through_endpoint_pair(which: str, seed: int
 
 def test_every_state_of_a_small_model_replays() -> None:
     """Exhaustive on a small configuration: a shortest path to every reachable state replays."""
-    from tcpfsm.checker._search import Channel, Search
-
     from tcpfsm.checker._properties import load_properties
+    from tcpfsm.checker._search import Channel, Search
 
     spec = load_spec(ROOT / "specs" / "reference.yaml")
     h_a = load_properties().histories["hA"]  # part of the reference state vector

@@ -18,9 +18,9 @@ from typing import Any
 from .._errors import Problem, SpecError
 from .._paths import specs_dir
 from .._spec import Spec, load_spec
+from ._fast import FastSearch, Unsupported
 from ._liveness import check_leads_to
 from ._properties import Property, PropertyFile, load_properties
-from ._fast import FastSearch, Unsupported
 from ._search import Channel, Config, Search, Stats, System, event_class
 
 HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
@@ -153,7 +153,8 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
         search = Search(system, chosen)
     stats = search.run(keep_graph=needs_graph)
     initial = search.init_py if isinstance(search, FastSearch) else search.levels[0][0]
-    report = Report(name, the_spec, channel, retransmissions, stats, initial=_trace_step(search.sys, "initial", initial))
+    report = Report(name, the_spec, channel, retransmissions, stats,
+                    initial=_trace_step(search.sys, "initial", initial))
     report.engine = "vector" if isinstance(search, FastSearch) else "plain"
     for p in chosen:
         report.verdicts.append(_verdict(p, search, stats))
@@ -163,7 +164,9 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
 def _trace_step(system: System, label: str, state: int, transitions: tuple[str, ...] = ()) -> TraceStep:
     v = system.view(state)
     segs = system.lm.segments
-    fmt = (lambda sid: str(segs[sid].flags)) if system.lm.control else (lambda sid: str(segs[sid]))
+    def fmt(sid: int) -> str:
+        return str(segs[sid].flags) if system.lm.control else str(segs[sid])
+
     return TraceStep(label, v.sa, v.sb, tuple(fmt(x) for x in v.ab), tuple(fmt(x) for x in v.ba), v.hist,
                      transitions)
 

@@ -14,8 +14,9 @@ Same states, transitions, depths, verdicts and shortest counterexamples as the p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,8 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     keep = np.empty(len(x), dtype=bool)
     keep[0] = True
     np.not_equal(x[1:], x[:-1], out=keep[1:])
-    return x[keep]
+    out: np.ndarray = x[keep]
+    return out
 
 
 def _bits(n: int) -> int:
@@ -109,7 +111,7 @@ class FastSearch:
         self.ns = len(lm.segments)  # ids 0..ns-1; 0 is "no segment"
         hists = sys_.hist
         sizes = [len(r.sent) for (_l, _k, _a), r in lm._memo.items() if r is not None]
-        M = self.M = max(sizes + [1])
+        M = self.M = max([*sizes, 1])
         self.state_names = [lm.state_name(i) for i in range(self.nl)]
 
         def build(move: Callable[[int], Result | None], event: str, who: str) -> Table:
@@ -127,12 +129,12 @@ class FastSearch:
         self.tables: dict[tuple[str, str], Table] = {}
         for who in ("A", "B"):
             for c in USER_MOVES:
-                self.tables[(who, c)] = build(lambda lid, c=c: lm.user(lid, c), EVENT_NAME[c], who)
-            for t in TIMER_MOVES:
-                self.tables[(who, "timer_" + t)] = build(lambda lid, t=t: lm.timer(lid, t), EVENT_NAME[t], who)
+                self.tables[(who, c)] = build(partial(lm.user, call=c), EVENT_NAME[c], who)
+            for timer in TIMER_MOVES:
+                self.tables[(who, "timer_" + timer)] = build(partial(lm.timer, timer=timer), EVENT_NAME[timer], who)
             shape2 = (self.nl, self.ns)
             nxt = np.full(shape2, -1, dtype=np.int64)
-            outs = np.zeros(shape2 + (M,), dtype=np.int64)
+            outs = np.zeros((*shape2, M), dtype=np.int64)
             nout = np.zeros(shape2, dtype=np.int64)
             changed = np.zeros(shape2, dtype=bool)
             hist = [np.tile(np.arange(len(h.values), dtype=np.int64), (self.nl, self.ns, 1)) for h in hists]
@@ -144,10 +146,10 @@ class FastSearch:
         steps = [p for p in self.props if p.kind == "step"]
         if steps:
             # a per-move flag: does this move match some step property's pattern?
-            for key, t in self.tables.items():
-                flags = np.zeros(t.nxt.shape, dtype=bool)
-                for idx in np.ndindex(*t.nxt.shape):
-                    if t.nxt[idx] < 0:
+            for key, tab in self.tables.items():
+                flags = np.zeros(tab.nxt.shape, dtype=np.bool_)
+                for idx in np.ndindex(*tab.nxt.shape):
+                    if tab.nxt[idx] < 0:
                         continue
                     lid = idx[0]
                     sid = idx[1] if len(idx) > 1 else 0
@@ -157,21 +159,21 @@ class FastSearch:
                     sent = [int(self.seg_bits[o]) for o in res.sent]
                     flags[idx] = any(step_matches(p, res.info.source, res.info.target, lm.passive(lid),
                                                   int(self.seg_bits[sid]) if sid else 0, sent) for p in steps)
-                t.step_hit = flags
+                tab.step_hit = flags
 
     def _fill(self, idx: Any, res: Result, nxt: np.ndarray, outs: np.ndarray, nout: np.ndarray,
               changed: np.ndarray, hist: list[np.ndarray], who: str, event: str, input_sid: int) -> None:
         sys_, lm = self.sys, self.sys.lm
         nxt[idx] = res.local
         for j, sid in enumerate(res.sent):
-            outs[idx + (j,) if isinstance(idx, tuple) else (idx, j)] = sid
+            outs[(*idx, j) if isinstance(idx, tuple) else (idx, j)] = sid
         nout[idx] = len(res.sent)
         lid = idx[0] if isinstance(idx, tuple) else idx
         changed[idx] = lm.state_name(res.local) != lm.state_name(lid)
         for i, hv in enumerate(sys_.hist):
             for v in range(len(hv.values)):
                 h = sys_._history(v << (4 * i), who, event, input_sid, res)
-                hist[i][idx + (v,) if isinstance(idx, tuple) else (idx, v)] = (h >> (4 * i)) & 0xF
+                hist[i][(*idx, v) if isinstance(idx, tuple) else (idx, v)] = (h >> (4 * i)) & 0xF
 
     # ------------------------------------------------------------ layout
     def _layout(self) -> None:
@@ -230,8 +232,11 @@ class FastSearch:
 
     # ------------------------------------------------------------ expansion
     def _fields(self, F: np.ndarray) -> dict[str, np.ndarray]:
-        f = {}
-        mask = lambda w: U64((1 << w) - 1)  # noqa: E731
+        f: dict[str, np.ndarray] = {}
+
+        def mask(w: int) -> np.uint64:
+            return U64((1 << w) - 1)
+
         for name, w in (("la", self.lbits), ("lb", self.lbits), ("ra", self.rbits), ("rb", self.rbits)):
             f[name] = ((F >> U64(self.offs[name])) & mask(w)).astype(np.int64)
         for i, (off, w) in enumerate(zip(self.hoff, self.hbits, strict=True)):
@@ -284,16 +289,13 @@ class FastSearch:
                 base = F[src]
                 base = put(base, lname, table.nxt[k2])
                 ch = table.changed[k2]
-                if rtx_inc:
-                    nrx = rx[src] + 1
-                else:
-                    nrx = np.where(ch, 0, rx[src])
+                nrx = rx[src] + 1 if rtx_inc else np.where(ch, 0, rx[src])
                 base = put(base, rname, nrx)
                 for i, hv in enumerate(self.sys.hist):
                     if hv.of != who:
                         continue
                     hcur = f[f"h{i}"][src]
-                    hnew = table.hist[i][k2 + (hcur,)]
+                    hnew = table.hist[i][(*k2, hcur)]
                     off, w = self.hoff[i], self.hbits[i]
                     base = (base & ~(U64((1 << w) - 1) << U64(off))) | (hnew.astype(np.uint64) << U64(off))
                 oq = f[outq][src]
@@ -365,7 +367,8 @@ class FastSearch:
                 res &= f[f"h{i}"] == self.sys.hist[i].values.index(val)
             return res
         if key == "channels_empty":
-            return (f["len_ab"] == 0) & (f["len_ba"] == 0)
+            empty: np.ndarray = (f["len_ab"] == 0) & (f["len_ba"] == 0)
+            return empty
         if key == "channel_has":
             res = np.zeros(n, dtype=bool)
             smask = U64((1 << self.sbits) - 1)

@@ -145,7 +145,7 @@ def check_leads_to(search: Search, prop: Property,
     prefix += list(reversed(tail))
     cycle: Path = []
     if goal in cycles:
-        comp = set(cycles[goal])
+        members = set(cycles[goal])
         # a shortest way around the component, back to the goal
         back: dict[int, tuple[int, str]] = {}
         todo = deque([goal])
@@ -157,7 +157,7 @@ def check_leads_to(search: Search, prop: Property,
                     back[goal] = (s, lab)
                     found = True
                     break
-                if n in comp and n not in back:
+                if n in members and n not in back:
                     back[n] = (s, lab)
                     todo.append(n)
         cur = goal

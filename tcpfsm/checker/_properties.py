@@ -127,9 +127,12 @@ def load_properties(path: Path | None = None, states: tuple[str, ...] = ()) -> P
                     bad(["properties", i], f"property {p.get('name')!r}: unknown state {never[key]!r}")
         predicate = {"invariant": p.get("never"), "reach": p.get("reach"), "deadlock": p.get("terminal"),
                      "leads_to": p.get("from"), "step": None}[kind]
+        def report(msg: str, _i: int = i) -> None:
+            bad(["properties", _i], msg)
+
         for raw in (predicate, p.get("to")):
             if raw is not None:
-                _validate(raw, states, out.histories, lambda m, i=i: bad(["properties", i], m))
+                _validate(raw, states, out.histories, report)
         out.properties[str(p.get("name"))] = Property(
             name=str(p.get("name")), title=str(p.get("title", "")), kind=kind, rfc=str(p.get("rfc", "")),
             history=tuple(p.get("history") or []), predicate=predicate, target=p.get("to"), step=step,

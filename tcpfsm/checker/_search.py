@@ -192,7 +192,7 @@ class System:
         if ch.duplicating:
             for name, q in (("AB", ab), ("BA", ba)):
                 if q and len(q) < K:
-                    nq = q + (q[0],)
+                    nq = (*q, q[0])
                     nxt = self.pack(la, lb, ra, rb, h, nq, ba) if name == "AB" else self.pack(la, lb, ra, rb, h, ab, nq)
                     out.append((f"DUP_{name}", nxt, (0, None)))
         return out
