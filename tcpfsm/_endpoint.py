@@ -128,6 +128,7 @@ class Endpoint:
         self._rcv_wnd = rcv_wnd
         self._max_retries = max_retries
         self.rto, self.msl, self.user_timeout = rto, msl, user_timeout
+        self.fin_timeout = 60.0  # Linux's tcp_fin_timeout, for profiles with a FIN-WAIT-2 timer
         self.local_port, self.remote_port = local_port, remote_port
         self.name = name
         self.now = now
@@ -175,6 +176,8 @@ class Endpoint:
         n = len(self._receive_buffer) if max_bytes is None else max_bytes
         out = bytes(self._receive_buffer[:n])
         del self._receive_buffer[:n]
+        # data given as a length only has no bytes to return: reading takes it all the same
+        self._tcb.unread = 0 if max_bytes is None else max(0, self._tcb.unread - n)
         return out
 
     # ------------------------------------------------------------- user calls
@@ -314,7 +317,7 @@ class Endpoint:
 
     def _arm(self, timer: str) -> None:
         duration = {"time_wait": 2 * self.msl, "retransmit": self.rto * (2 ** self._tcb.retries),
-                    "user": self.user_timeout}.get(timer)
+                    "user": self.user_timeout, "fin_wait_2": self.fin_timeout}.get(timer)
         if duration is not None:
             self._tcb.timers[timer] = self.now + duration
 
@@ -407,6 +410,7 @@ class Endpoint:
             skip = (tcb.rcv_nxt - start) % SEQ_MOD
             if seg.payload is not None:
                 self._receive_buffer += seg.payload[skip:]
+            tcb.unread += seg.length - skip
             tcb.rcv_nxt = end
 
     def _fx_queue_data(self, seg: Segment) -> None:

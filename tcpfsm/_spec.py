@@ -347,6 +347,16 @@ def _overlay(base: LDict, overlay: LDict, problems: list[Problem]) -> LDict:
         transitions.lines.append(getattr(t, "line", 0))
         ids.append(tid)
     merged["transitions"] = transitions
+    for key in ("timers", "events"):
+        if overlay.get(key):
+            items = list(base.get(key) or [])
+            names = [x.get("name") for x in items if isinstance(x, dict)]
+            for x in overlay[key]:
+                if isinstance(x, dict) and x.get("name") in names:
+                    items[names.index(x["name"])] = x
+                else:
+                    items.append(x)
+            merged[key] = items
     if overlay.get("guards"):
         guards = list(base.get("guards") or [])
         names = [g.get("name") for g in guards if isinstance(g, dict)]

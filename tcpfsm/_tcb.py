@@ -38,6 +38,7 @@ class TCB:
     max_retries: int = 5           # R2 expressed as a count (§3.8.3)
     incarnation: int = 0
     queued: int = 0                # bytes of SENDs not yet segmentized
+    unread: int = 0                # bytes delivered in order that the user has not read
     timers: dict[str, float] = field(default_factory=dict)  # armed timer -> deadline
 
     @property
@@ -110,6 +111,10 @@ def _data_queued(t: TCB, s: Segment) -> bool:
     return t.queued > 0
 
 
+def _data_unread(t: TCB, s: Segment) -> bool:
+    return t.unread > 0
+
+
 def _retries_exhausted(t: TCB, s: Segment) -> bool:
     return t.retries >= t.max_retries
 
@@ -146,6 +151,7 @@ PREDICATES: dict[str, Predicate] = {
     "syn_beyond_old": _syn_beyond_old,
     "data_queued": _data_queued,
     "retries_exhausted": _retries_exhausted,
+    "data_unread": _data_unread,
 }
 
 CHECKS: dict[str, Predicate] = {

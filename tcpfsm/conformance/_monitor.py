@@ -1,0 +1,479 @@
+"""Monitor a capture: both endpoints' RFC states for every connection, and what breaks the spec.
+
+Theory of operation
+-------------------
+Each connection (a 4-tuple; a new SYN after the old connection ended starts a new one) gets
+two *shadow* endpoints built from the spec (compiled-table engine, one shared table for all
+connections). A packet from X to Y is handled in two halves, as the capture point sits
+between X's sending and Y's receiving:
+
+1. **X sent it.** Either X's shadow already produced it (a reply to something X received),
+   or it is a retransmission, a keep-alive or a window update (no state change), or X's
+   application or a timer caused it. For the last case the monitor searches the spec's
+   causes in order (SEND, CLOSE, ABORT, OPEN, a timer) on a copy of X and takes the first
+   whose output matches the wire; when none does, that is a finding (the rule that would
+   apply, and what it would have sent), and the closest cause is applied to keep tracking.
+2. **Y receives it.** Y's shadow processes the segment with the spec's arrival rules; its
+   replies become what Y is expected to send. Anomalies of the spec's own rules (data after
+   a FIN, an ACK of unsent data, an RST answered with an RST) are findings.
+
+The responder is created at its first packet, so that its initial state and ISS come from
+the wire: LISTEN if it answers with SYN,ACK, CLOSED if with RST, SYN-SENT (simultaneous
+open) if with its own SYN. A connection seen from the middle starts both ends in
+ESTABLISHED. At a vantage point beside one end, segments that end sent may never reach the
+other; the other shadow still receives them (its state sequence is the same, its timing is
+not), and expected replies that never show up are forgotten once a later one matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._endpoint import Endpoint
+from .._errors import TcpFsmError, UserCallError
+from .._model import MODEL_ATTRIBUTE
+from .._segment import Flags, Segment, seq_add, seq_le, seq_lt
+from .._spec import Spec
+from ._packets import TcpPacket
+
+SYN, ACK, FIN, RST, PSH = (int(f) for f in (Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH))
+CTL = SYN | FIN | RST | ACK
+
+# Findings from the receiver's own rules: the transition's drop reason, and what to call it.
+RECEIVE_FINDINGS = {
+    "data after the peer's FIN": "data after FIN",
+    "ACK of data not yet sent": "ACK of unsent data",
+}
+
+
+@dataclass
+class Finding:
+    packet: int
+    endpoint: str
+    what: str
+    transition: str = ""
+    rfc: str = ""
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"packet": self.packet, "endpoint": self.endpoint, "finding": self.what,
+                "transition": self.transition or None, "rfc": self.rfc or None, "detail": self.detail or None}
+
+
+@dataclass
+class Side:
+    addr: str
+    port: int
+    ep: Endpoint | None = None
+    states: list[str] = field(default_factory=list)
+    expected: list[Segment] = field(default_factory=list)
+    pending: list[TcpPacket] = field(default_factory=list)  # seen going to it, not yet delivered
+    sent_data: int = 0
+    received_data: int = 0
+    first_rcv_seq: int | None = None
+
+    def record(self, state: str) -> None:
+        if not self.states or self.states[-1] != state:
+            self.states.append(state)
+
+
+@dataclass
+class Connection:
+    id: int
+    orig: Side
+    resp: Side
+    first_packet: int
+    midstream: bool = False
+    history: list[str] = field(default_factory=list)
+    _hist_seen: set[str] = field(default_factory=set)
+    flags_seen: dict[str, int] = field(default_factory=lambda: {"orig": 0, "resp": 0})
+    syn_seen: bool = False
+    synack_seen: bool = False
+    established: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    packets: list[tuple[int, str, TcpPacket]] = field(default_factory=list)  # kept only when asked
+    last_packet: int = 0
+
+    def side(self, src: str, sport: int) -> tuple[Side, Side, str]:
+        if (src, sport) == (self.orig.addr, self.orig.port):
+            return self.orig, self.resp, "orig"
+        return self.resp, self.orig, "resp"
+
+    def note(self, letter: str, who: str) -> None:
+        ch = letter if who == "orig" else letter.lower()
+        if ch not in self._hist_seen:
+            self._hist_seen.add(ch)
+            self.history.append(ch)
+
+    def finished(self) -> bool:
+        ends = [s.ep for s in (self.orig, self.resp) if s.ep is not None]
+        return bool(ends) and all(getattr(e, MODEL_ATTRIBUTE) in ("CLOSED", "TIME-WAIT") for e in ends)
+
+    @property
+    def conn_state(self) -> str:
+        """Zeek's conn_state, from the control bits seen in each direction."""
+        o, r = self.flags_seen["orig"], self.flags_seen["resp"]
+        if self.midstream and not self.syn_seen:
+            return "OTH"
+        if self.established:
+            if o & RST:
+                return "RSTO"
+            if r & RST:
+                return "RSTR"
+            if o & FIN and r & FIN:
+                return "SF"
+            if o & FIN:
+                return "S2"
+            if r & FIN:
+                return "S3"
+            return "S1"
+        if self.syn_seen and r & RST and not self.synack_seen:
+            return "REJ"
+        if self.syn_seen and o & RST:
+            return "RSTOS0"
+        if self.synack_seen and r & RST:
+            return "RSTRH"
+        if self.syn_seen and o & FIN:
+            return "SH"
+        if self.synack_seen and r & FIN:
+            return "SHR"
+        if self.syn_seen:
+            return "S0"
+        return "OTH"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "conn_state": self.conn_state, "history": "".join(self.history),
+            "first_packet": self.first_packet, "last_packet": self.last_packet, "midstream": self.midstream,
+            "findings": [f.to_dict() for f in self.findings],
+            "endpoints": [{"addr": s.addr, "port": s.port, "role": role, "states": list(s.states)}
+                          for s, role in ((self.orig, "originator"), (self.resp, "responder"))],
+        }
+
+
+def _segment(p: TcpPacket) -> Segment:
+    return Segment(seq=p.seq, ack=p.ack if p.flags & ACK else 0, flags=Flags(p.flags & (CTL | PSH)),
+                   window=p.window, length=p.length, src_port=p.sport, dst_port=p.dport)
+
+
+def _same(a: Segment, b: Segment) -> bool:
+    """A wire segment matches an expected one: control bits, SEQ and length; the ACK may have moved on."""
+    ctl = int(CTL)
+    if (a.bits & ctl) != (b.bits & ctl) or a.seq != b.seq or a.length != b.length:
+        return False
+    return not (a.bits & ACK) or seq_le(b.ack, a.ack)
+
+
+class Monitor:
+    """Feed packets with ``packet()``, then ``finish()``; connections in order of appearance."""
+
+    def __init__(self, spec: Spec, *, keep_packets: bool = False) -> None:
+        self.spec = spec
+        self.keep_packets = keep_packets
+        self.active: dict[tuple[tuple[str, int], tuple[str, int]], Connection] = {}
+        self.done: list[Connection] = []
+        self.next_id = 1
+        self._template = Endpoint(0, spec=spec, engine="table", rcv_wnd=1 << 30)
+
+    # ------------------------------------------------------------ connections
+    @staticmethod
+    def _key(p: TcpPacket) -> tuple[tuple[str, int], tuple[str, int]]:
+        a, b = (p.src, p.sport), (p.dst, p.dport)
+        return (a, b) if a <= b else (b, a)
+
+    def packet(self, p: TcpPacket) -> None:
+        key = self._key(p)
+        conn = self.active.get(key)
+        if conn is not None and p.flags & SYN and not p.flags & ACK and conn.finished():
+            # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection
+            self._flush(conn)
+            self.done.append(self.active.pop(key))
+            conn = None
+        if conn is None:
+            conn = Connection(self.next_id, Side(p.src, p.sport), Side(p.dst, p.dport), p.number)
+            self.next_id += 1
+            self.active[key] = conn
+        conn.last_packet = p.number
+        self._handle(conn, p)
+
+    def finish(self) -> list[Connection]:
+        for conn in self.active.values():
+            self._flush(conn)
+        out = self.done + list(self.active.values())
+        self.active.clear()
+        self.done = []
+        return sorted(out, key=lambda c: c.id)
+
+    # ------------------------------------------------------------ the two halves
+    def _new_endpoint(self, side: Side, iss: int | None) -> Endpoint:
+        ep = self._template.fresh(iss)
+        ep.name = f"{side.addr}:{side.port}"
+        ep.observe(lambda step, side=side: side.record(str(step.target)))
+        side.ep = ep
+        side.record(getattr(ep, MODEL_ATTRIBUTE))
+        return ep
+
+    def _handle(self, conn: Connection, p: TcpPacket) -> None:
+        x, y, who = conn.side(p.src, p.sport)
+        seg = _segment(p)
+        self._history(conn, p, who, x, seg)
+        conn.flags_seen[who] |= p.flags
+        if self.keep_packets:
+            conn.packets.append((p.number, who, p))
+        if x.ep is None:
+            self._first_from(conn, x, y, p, seg, who)
+        else:
+            self._catch_up(conn, x, p)
+            self._explain_send(conn, x, p, seg)
+        y.pending.append(p)
+
+    def _catch_up(self, conn: Connection, x: Side, p: TcpPacket) -> None:
+        """Deliver to X what X's packet shows it has received: segments its ACK covers.
+
+        The capture point is not at X: a segment seen going to X may still be in flight when X
+        sends its next one (at the far end's vantage, or when segments cross). X's ACK number
+        is the evidence; a segment without ACK (a SYN) proves nothing.
+        """
+        if x.ep is None or not x.pending or not p.flags & ACK:
+            return
+        n = 0
+        for q in x.pending:
+            if not seq_le(seq_add(q.seq, _segment(q).seg_len), p.ack):
+                break
+            n += 1
+        for q in x.pending[:n]:
+            self._deliver(conn, x, q, _segment(q))
+        del x.pending[:n]
+
+    def _flush(self, conn: Connection) -> None:
+        """End of the capture: what was seen in flight arrived, in capture order."""
+        queued = sorted([(q.number, side, q) for side in (conn.orig, conn.resp) if side.ep is not None
+                         for q in side.pending], key=lambda t: t[0])
+        for _, side, q in queued:
+            self._deliver(conn, side, q, _segment(q))
+        conn.orig.pending.clear()
+        conn.resp.pending.clear()
+
+    def _first_from(self, conn: Connection, x: Side, y: Side, p: TcpPacket, seg: Segment, who: str) -> bool:
+        """X's first packet: decide X's initial state (and ISS) from it; feed what X missed."""
+        fl = p.flags
+        if who == "orig" and fl & SYN and not fl & ACK:
+            ep = self._new_endpoint(x, p.seq)
+            conn.syn_seen = True
+            sent = ep.connect()
+            self._compare(conn, x, p, seg, sent, "connect")
+            return True
+        if who == "resp" and conn.syn_seen and not conn.midstream:
+            # the responder answers: LISTEN (SYN,ACK), CLOSED (RST), or SYN-SENT (its own SYN)
+            if fl & SYN and fl & ACK:
+                ep = self._new_endpoint(x, p.seq)
+                ep.listen()
+                x.states[:] = ["LISTEN"]  # it was listening before the first packet
+            elif fl & SYN:
+                ep = self._new_endpoint(x, p.seq)
+                sent = ep.connect()
+                x.expected.extend(sent)
+            else:
+                ep = self._new_endpoint(x, None)
+            self._catch_up(conn, x, p)
+            self._explain_send(conn, x, p, seg)
+            return True
+        if who == "orig" and fl & SYN and fl & ACK:
+            # the SYN was missed: the originator here is the passive side
+            ep = self._new_endpoint(x, p.seq)
+            ep.listen()
+            x.states[:] = ["LISTEN"]
+            ep.receive(Segment(seq=seq_add(p.ack, -1), flags=Flags.SYN, window=65535))
+            x.expected.clear()
+            other = self._new_endpoint(y, seq_add(p.ack, -1))
+            other.connect()
+            conn.synack_seen = True
+            self._explain_send(conn, x, p, seg)
+            return True
+        # from the middle of a connection: both ends synchronized
+        conn.midstream = True
+        for side, snd, rcv in ((x, p.seq, p.ack), (y, p.ack, p.seq)):
+            if side.ep is None:
+                ep = self._new_endpoint(side, None)
+                self._adopt_established(ep, snd, rcv)
+                side.states[:] = ["ESTABLISHED"]
+        self._explain_send(conn, x, p, seg)
+        return True
+
+    @staticmethod
+    def _adopt_established(ep: Endpoint, snd: int, rcv: int) -> None:
+        setattr(ep, MODEL_ATTRIBUTE, "ESTABLISHED")
+        t = ep.tcb
+        t.iss = seq_add(snd, -1)
+        t.snd_una = t.snd_nxt = snd
+        t.irs = seq_add(rcv, -1)
+        t.rcv_nxt = rcv
+        t.syn_received = True
+        t.snd_wnd = t.max_snd_wnd = 1 << 30
+
+    def _explain_send(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment) -> None:
+        ep = x.ep
+        assert ep is not None
+        for i, want in enumerate(x.expected):
+            if _same(seg, want):
+                del x.expected[: i + 1]  # older expected replies never showed up: forget them
+                return
+        t = ep.tcb
+        fl = p.flags
+        if fl & RST and not (fl & SYN):
+            self._spontaneous_rst(conn, x, p, seg)
+            return
+        # retransmissions and probes: nothing new in sequence space
+        end = seq_add(seg.seq, seg.seg_len)
+        new_data = seg.length and seq_lt(t.snd_nxt, end) if not fl & SYN else False
+        if fl & SYN and getattr(ep, MODEL_ATTRIBUTE) not in ("CLOSED", "LISTEN"):
+            if seg.seq == t.iss:
+                conn.note("T", "orig" if x is conn.orig else "resp")
+                return
+        if not fl & SYN and not new_data and not (fl & FIN and seq_le(t.snd_nxt, seg.seq)):
+            if seq_lt(seg.seq, t.snd_nxt) and (seg.length or fl & FIN):
+                conn.note("T", "orig" if x is conn.orig else "resp")
+            return
+        causes: list[tuple[str, Any]] = []
+        if new_data:
+            causes.append(("send", seg.length))
+        if fl & FIN:
+            causes.append(("close", None))
+        if fl & SYN and not fl & ACK:
+            causes.append(("connect", None))
+        self._apply_causes(conn, x, p, seg, causes)
+
+    def _apply_causes(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment,
+                      causes: list[tuple[str, Any]]) -> None:
+        ep = x.ep
+        assert ep is not None
+        sent: list[Segment] = []
+        for call, arg in causes:
+            before = getattr(ep, MODEL_ATTRIBUTE)
+            try:
+                if call == "connect":
+                    ep.next_iss = seg.seq
+                sent += getattr(ep, call)(*([arg] if arg is not None else []))
+                if call == "send":
+                    x.sent_data += int(arg)
+            except UserCallError as exc:
+                conn.findings.append(Finding(p.number, ep.name or "", f"{call.upper()} refused in {before}",
+                                             exc.transition, self._rfc(exc.transition), exc.words))
+                return
+        self._compare(conn, x, p, seg, sent, "+".join(c for c, _ in causes))
+
+    def _compare(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment, sent: list[Segment],
+                 cause: str) -> None:
+        """The wire segment should be (the last of) what the cause made the spec send."""
+        if any(_same(seg, s) or (s.length and seg.length and s.seq == seg.seq) for s in sent):
+            x.expected.extend(s for s in sent if not _same(seg, s) and s.seq != seg.seq)
+            return
+        if sent and seg.bits & FIN and any(s.bits & FIN for s in sent):
+            return  # a FIN carrying data the spec split off: the same sequence space
+        ep = x.ep
+        assert ep is not None
+        rule = ep.last_steps[-1].transition if ep.last_steps else ""
+        conn.findings.append(Finding(p.number, ep.name or "", f"{cause}: sent {seg} but the spec sends "
+                                     f"{', '.join(map(str, sent)) or 'nothing'}", rule, self._rfc(rule)))
+
+    def _spontaneous_rst(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment) -> None:
+        ep = x.ep
+        assert ep is not None
+        state = getattr(ep, MODEL_ATTRIBUTE)
+        if state in ("CLOSED", "LISTEN", "SYN-SENT"):
+            return  # an RST the shadow did not expect from a side with nothing to reset: ignore
+        # A side that received data and never sent any, then resets: the RFC 1122 §4.2.2.13 /
+        # RFC 9293 SHLD-3 "data lost" reset of a CLOSE with unread data (what Linux does). The
+        # wire cannot tell it from an ABORT by such a side; any other reset is an ABORT.
+        if x.received_data and not x.sent_data and state in ("ESTABLISHED", "CLOSE-WAIT"):
+            trial = ep.clone()
+            trial.tcb.unread = x.received_data
+            try:
+                out = trial.close()
+            except UserCallError:
+                out = []
+            if any(s.bits & RST for s in out):
+                ep.tcb.unread = x.received_data
+                ep.close()
+                return
+            rule = trial.last_steps[-1].transition if trial.last_steps else "U9"
+            conn.findings.append(Finding(
+                p.number, ep.name or "", f"RST on CLOSE with unread data: the spec's CLOSE sends "
+                f"{', '.join(map(str, out)) or 'nothing'} ({state})", rule, self._rfc(rule),
+                "RFC 9293 §3.10.4 closes with a FIN; Linux resets when unread data is discarded "
+                "(RFC 2525 §2.17, RFC 1122 §4.2.2.13): --profile linux models it"))
+            ep.abort()  # keep tracking: both ends are gone
+            return
+        if state == "FIN-WAIT-2" and not self._timer_leaves(ep, "fin_wait_2"):
+            conn.findings.append(Finding(p.number, ep.name or "", "FIN-WAIT-2 left without a FIN",
+                                         "", "3.10.7.4", "RFC 9293 has no FIN-WAIT-2 timer (A4); Linux's "
+                                         "tcp_fin_timeout: --profile linux"))
+        try:
+            ep.abort()
+        except TcpFsmError:
+            pass
+
+    def _timer_leaves(self, ep: Endpoint, timer: str) -> bool:
+        if timer in ep.tcb.timers:
+            ep.timeout(timer)
+            return True
+        return False
+
+    def _deliver(self, conn: Connection, y: Side, p: TcpPacket, seg: Segment) -> None:
+        ep = y.ep
+        assert ep is not None
+        if seg.length and not seg.bits & SYN:
+            y.received_data += seg.length
+        try:
+            out = ep.receive(seg)
+        except TcpFsmError as exc:
+            conn.findings.append(Finding(p.number, ep.name or "", f"no rule for this segment: {exc}"))
+            return
+        y.expected.extend(out)
+        ep.read()  # the application reads what arrived (a CLOSE with unread data is inferred apart)
+        for step in ep.last_steps:
+            what = RECEIVE_FINDINGS.get(step.dropped or "")
+            if what:
+                conn.findings.append(Finding(p.number, ep.name or "", what, step.transition, step.rfc,
+                                             f"{seg} in {step.source}"))
+        if seg.bits & RST and any(s.bits & RST for s in out):
+            conn.findings.append(Finding(p.number, ep.name or "", "RST answered with RST",
+                                         ep.last_steps[-1].transition, ep.last_steps[-1].rfc))
+        if seg.bits & ACK and getattr(ep, MODEL_ATTRIBUTE) == "ESTABLISHED" and conn.syn_seen:
+            conn.established = conn.established or bool(conn.synack_seen)
+
+    def _rfc(self, tid: str) -> str:
+        try:
+            return self.spec.transition(tid).rfc
+        except StopIteration:
+            return ""
+
+    def _history(self, conn: Connection, p: TcpPacket, who: str, x: Side, seg: Segment) -> None:
+        fl = p.flags
+        if fl & SYN and fl & ACK:
+            conn.note("H", who)
+            conn.synack_seen = True
+        elif fl & SYN:
+            conn.note("S", who)
+            conn.syn_seen = conn.syn_seen or who == "orig"
+        if fl & FIN:
+            conn.note("F", who)
+        if fl & RST:
+            conn.note("R", who)
+        if p.length:
+            conn.note("D", who)
+        elif fl & ACK and not fl & (SYN | FIN | RST):
+            conn.note("A", who)
+        if p.window == 0 and not fl & RST:
+            conn.note("W", who)
+
+
+def monitor_packets(spec: Spec, packets: Iterable[TcpPacket], counts: Any, *, keep_packets: bool = False
+                    ) -> list[Connection]:
+    mon = Monitor(spec, keep_packets=keep_packets)
+    for p in packets:
+        counts.used += 1
+        mon.packet(p)
+    return mon.finish()
