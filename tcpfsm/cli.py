@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ._errors import SpecError, TcpFsmError
+from ._segment import Flags
 from ._spec import Spec, available_profiles, load_spec
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -344,6 +345,131 @@ def _write_traces(report: Any, out: Path) -> None:
         else:
             path.write_bytes(render(dot, path.suffix.lstrip(".")))
         click.echo(f"sequence chart of {v.name}: {path}", err=True)
+
+
+# ------------------------------------------------------------- conformance
+@cli.command("replay")
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.option("--profile", "-p", help="A shipped profile (default: the trace's config line, else rfc9293).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def replay_cmd(trace: str, profile: str | None, as_json: bool) -> int:
+    """Replay an event trace (JSON Lines) through one endpoint; report every divergence.
+
+    Exit 0: the endpoint did what the trace says; 1: a divergence; 2: a malformed trace
+    (with its line number; the lines before it are still replayed).
+
+    \b
+    A trace (tcpfsm/schema/trace.schema.json), one object per line:
+      {"config": {"iss": 1000, "profile": "rfc9293"}}
+      {"call": "connect"}
+      {"out": {"flags": "SYN", "seq": 1000}}
+      {"in": {"flags": "SYN,ACK", "seq": 5000, "ack": 1001}}
+      {"out": {"flags": "ACK", "seq": 1001, "ack": 5001}}
+      {"expect": "ESTABLISHED"}
+    Examples:
+      tcpfsm replay tests/data/traces/client.jsonl
+      tcpfsm replay trace.jsonl --profile linux --json
+    """
+    from .conformance import replay
+
+    report = replay(trace, profile=profile)
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        rows = [[str(st.line), st.event, f"{st.before} -> {st.after}" if st.before != st.after else st.after,
+                 ", ".join(f"{i} §{r}" for i, r in st.transitions), "; ".join(st.sent),
+                 ("DIVERGES: " + st.divergence) if st.divergence else ""] for st in report.steps]
+        click.echo(f"{trace} - profile {report.profile}")
+        click.echo(_table(rows, ["line", "event", "state", "rules", "sent", ""]))
+        click.echo(f"{len(report.steps)} steps, {len(report.divergences)} divergence(s)")
+    for p in report.problems:
+        click.echo(f"error: {p}", err=True)
+    return report.exit_code
+
+
+@cli.command("monitor")
+@click.argument("capture", type=click.Path(dir_okay=False))
+@click.option("--profile", "-p", help="A shipped profile (default rfc9293; `linux` explains Linux's choices).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--csv", "as_csv", is_flag=True, help="One row per connection.")
+@click.option("--connection", "conn_id", type=int, help="Only this connection, with its packets.")
+@click.option("--chart", type=click.Path(dir_okay=False), help="With --connection: a sequence chart (.svg/.png/.dot).")
+def monitor_cmd(capture: str, profile: str | None, as_json: bool, as_csv: bool, conn_id: int | None,
+                chart: str | None) -> int:
+    """Both endpoints' RFC states for every TCP connection of a pcap/pcapng capture.
+
+    Every packet is accounted for: read, TCP, used, and skipped by reason. Each connection
+    gets Zeek's conn_state and history and the findings that break the profile's rules, with
+    the packet number, the rule and its RFC section. Exit 0: no finding; 1: findings; 2: the
+    capture could not be read to its end (the results are partial).
+
+    \b
+    Examples:
+      tcpfsm monitor capture.pcap
+      tcpfsm monitor capture.pcapng --profile linux --json
+      tcpfsm monitor capture.pcap --connection 3 --chart conn3.svg
+    """
+    from .conformance import monitor
+
+    if chart and conn_id is None:
+        raise click.UsageError("--chart needs --connection N")
+    report = monitor(capture, profile=profile, keep_packets=conn_id is not None)
+    conns = report.connections
+    if conn_id is not None:
+        conns = [c for c in conns if c.id == conn_id]
+        if not conns:
+            raise click.UsageError(f"no connection {conn_id} (the capture has {len(report.connections)})")
+    if as_json:
+        data = report.to_dict()
+        data["connections"] = [c.to_dict() for c in conns]
+        _echo_json(data)
+    elif as_csv:
+        import csv
+
+        out = csv.writer(sys.stdout)
+        out.writerow(["id", "orig", "resp", "conn_state", "history", "orig_states", "resp_states", "findings"])
+        for c in conns:
+            d = c.to_dict()
+            a, b = d["endpoints"]
+            out.writerow([c.id, f"{a['addr']}:{a['port']}", f"{b['addr']}:{b['port']}", d["conn_state"],
+                          d["history"], " > ".join(a["states"]), " > ".join(b["states"]), len(c.findings)])
+    else:
+        k = report.packets
+        skipped = ", ".join(f"{n} {r}" for r, n in sorted(k.skipped.items())) or "none"
+        click.echo(f"{capture} - profile {report.profile}: {k.read:,} packets read, {k.tcp:,} TCP, {k.used:,} used, "
+                   f"skipped: {skipped}; {k.bad_checksum:,} with a bad TCP checksum (offload; kept)")
+        rows = []
+        for c in conns:
+            d = c.to_dict()
+            a, b = d["endpoints"]
+            rows.append([str(c.id), f"{a['addr']}:{a['port']}", f"{b['addr']}:{b['port']}", d["conn_state"],
+                         d["history"], " > ".join(a["states"]), " > ".join(b["states"]), str(len(c.findings))])
+        click.echo(_table(rows, ["id", "originator", "responder", "conn_state", "history", "originator states",
+                                 "responder states", "findings"]))
+        for c in conns:
+            for f in c.findings:
+                rule = f" rule {f.transition}" if f.transition else ""
+                sec = f" (RFC 9293 §{f.rfc})" if f.rfc and f.rfc[0].isdigit() else (f" ({f.rfc})" if f.rfc else "")
+                click.echo(f"  connection {c.id}, packet {f.packet}, {f.endpoint}: {f.what}{rule}{sec}")
+        if conn_id is not None:
+            for number, who, p in conns[0].packets:
+                click.echo(f"  #{number:<6} {who:4} {p.src}:{p.sport} > {p.dst}:{p.dport} {Flags(p.flags)} "
+                           f"seq={p.seq} ack={p.ack} len={p.length}")
+    if chart:
+        from ._diagrams import render
+        from ._render_sequence import chart_dot
+        from .conformance._chart import connection_chart
+
+        dot = chart_dot(connection_chart(conns[0]))
+        Path(chart).parent.mkdir(parents=True, exist_ok=True)
+        if chart.endswith(".dot"):
+            Path(chart).write_text(dot)
+        else:
+            Path(chart).write_bytes(render(dot, Path(chart).suffix.lstrip(".") or "svg"))
+        click.echo(f"sequence chart: {chart}", err=True)
+    if report.error:
+        click.echo(f"error: {report.error} (results above are partial)", err=True)
+    return report.exit_code
 
 
 # -------------------------------------------------------------- simulate
