@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpfsm import load_spec
+from tcpfsm import available_profiles, load_spec
 from tcpfsm._diagrams import catalogue, render, stale
 from tcpfsm._render_sequence import chart_dot
 from tcpfsm._render_state import CLIENT, SERVER, STYLES, node_id, to_dot, to_mermaid
@@ -151,7 +151,7 @@ def test_cli_writes_files(tmp_path: Path) -> None:
 
 def test_committed_diagrams_are_fresh() -> None:
     assert stale(ROOT / "diagrams") == []
-    assert len(catalogue()) == 4 * 2 + 1 + 1 + 5
+    assert len(catalogue()) == len(available_profiles()) * 2 + 1 + 1 + 5
 
 
 def test_check_fails_after_a_spec_edit(tmp_path: Path) -> None:

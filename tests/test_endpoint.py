@@ -69,6 +69,10 @@ def variants(ep: Endpoint) -> list[Endpoint]:
             timed = base.clone()
             timed.tcb.timers["user"] = base.now + 300.0
             out.append(timed)
+        if base.state in (State.ESTABLISHED, State.CLOSE_WAIT):
+            unread = base.clone()
+            unread.tcb.unread = 5  # received data the user has not read
+            out.append(unread)
         if "retransmit" in base.armed_timers:
             spent = base.clone()
             spent.tcb.retries = spent.tcb.max_retries

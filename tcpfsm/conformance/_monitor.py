@@ -27,11 +27,13 @@ not), and expected replies that never show up are forgotten once a later one mat
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from .._endpoint import Endpoint
+from .._endpoint import Endpoint, Step
 from .._errors import TcpFsmError, UserCallError
 from .._model import MODEL_ATTRIBUTE
 from .._segment import Flags, Segment, seq_add, seq_le, seq_lt
@@ -153,6 +155,10 @@ class Connection:
         }
 
 
+def _record_step(side: Side, step: Step) -> None:
+    side.record(str(step.target))
+
+
 def _segment(p: TcpPacket) -> Segment:
     return Segment(seq=p.seq, ack=p.ack if p.flags & ACK else 0, flags=Flags(p.flags & (CTL | PSH)),
                    window=p.window, length=p.length, src_port=p.sport, dst_port=p.dport)
@@ -186,11 +192,13 @@ class Monitor:
     def packet(self, p: TcpPacket) -> None:
         key = self._key(p)
         conn = self.active.get(key)
-        if conn is not None and p.flags & SYN and not p.flags & ACK and conn.finished():
-            # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection
-            self._flush(conn)
-            self.done.append(self.active.pop(key))
-            conn = None
+        ended = conn is not None and (conn.flags_seen["orig"] | conn.flags_seen["resp"]) & (FIN | RST)
+        if conn is not None and ended and p.flags & SYN and not p.flags & ACK:
+            self._flush(conn)  # what was in flight has arrived by now
+            if conn.finished():
+                # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection
+                self.done.append(self.active.pop(key))
+                conn = None
         if conn is None:
             conn = Connection(self.next_id, Side(p.src, p.sport), Side(p.dst, p.dport), p.number)
             self.next_id += 1
@@ -210,7 +218,7 @@ class Monitor:
     def _new_endpoint(self, side: Side, iss: int | None) -> Endpoint:
         ep = self._template.fresh(iss)
         ep.name = f"{side.addr}:{side.port}"
-        ep.observe(lambda step, side=side: side.record(str(step.target)))
+        ep.observe(partial(_record_step, side))
         side.ep = ep
         side.record(getattr(ep, MODEL_ATTRIBUTE))
         return ep
@@ -328,10 +336,9 @@ class Monitor:
         # retransmissions and probes: nothing new in sequence space
         end = seq_add(seg.seq, seg.seg_len)
         new_data = seg.length and seq_lt(t.snd_nxt, end) if not fl & SYN else False
-        if fl & SYN and getattr(ep, MODEL_ATTRIBUTE) not in ("CLOSED", "LISTEN"):
-            if seg.seq == t.iss:
-                conn.note("T", "orig" if x is conn.orig else "resp")
-                return
+        if fl & SYN and getattr(ep, MODEL_ATTRIBUTE) not in ("CLOSED", "LISTEN") and seg.seq == t.iss:
+            conn.note("T", "orig" if x is conn.orig else "resp")
+            return
         if not fl & SYN and not new_data and not (fl & FIN and seq_le(t.snd_nxt, seg.seq)):
             if seq_lt(seg.seq, t.snd_nxt) and (seg.length or fl & FIN):
                 conn.note("T", "orig" if x is conn.orig else "resp")
@@ -410,10 +417,8 @@ class Monitor:
             conn.findings.append(Finding(p.number, ep.name or "", "FIN-WAIT-2 left without a FIN",
                                          "", "3.10.7.4", "RFC 9293 has no FIN-WAIT-2 timer (A4); Linux's "
                                          "tcp_fin_timeout: --profile linux"))
-        try:
+        with contextlib.suppress(TcpFsmError):
             ep.abort()
-        except TcpFsmError:
-            pass
 
     def _timer_leaves(self, ep: Endpoint, timer: str) -> bool:
         if timer in ep.tcb.timers:

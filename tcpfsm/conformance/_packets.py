@@ -80,18 +80,47 @@ def _checksum_ok(src: bytes, dst: bytes, segment: memoryview) -> bool:
     return total == 0xFFFF
 
 
+_PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+               b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9)}
+MAX_RECORD = 1 << 18  # larger than any snaplen in use: a bigger caplen means a corrupt record
+
+
+def _pcap_records(fh: BinaryIO, name: str, order: str, unit: float) -> Iterator[tuple[float, bytes]]:
+    """Classic pcap, read directly: a short or absurd record is reported, never yielded."""
+    rec = struct.Struct(order + "IIII")
+    number = 0
+    while True:
+        head = fh.read(16)
+        if not head:
+            return
+        number += 1
+        if len(head) < 16:
+            raise CaptureError(name, number, f"truncated record header ({len(head)} of 16 bytes)")
+        sec, frac, caplen, _wirelen = rec.unpack(head)
+        if caplen > MAX_RECORD:
+            raise CaptureError(name, number, f"corrupt record: captured length {caplen} bytes")
+        data = fh.read(caplen)
+        if len(data) < caplen:
+            raise CaptureError(name, number, f"truncated record ({len(data)} of {caplen} bytes)")
+        yield sec + frac * unit, data
+
+
 def _open(fh: BinaryIO, name: str) -> tuple[Iterator[tuple[float, bytes]], int]:
     magic = fh.read(4)
+    if magic in _PCAP_MAGIC:
+        order, unit = _PCAP_MAGIC[magic]
+        header = fh.read(20)
+        if len(header) < 20:
+            raise CaptureError(name, 0, "truncated pcap file header")
+        linktype = struct.unpack(order + "I", header[16:20])[0] & 0x0FFFFFFF
+        return _pcap_records(fh, name, order, unit), linktype
     fh.seek(0)
+    if magic != b"\x0a\x0d\x0d\x0a":
+        raise CaptureError(name, 0, f"not a pcap or pcapng file (magic {magic.hex() or 'empty'})")
     try:
-        if magic == b"\x0a\x0d\x0d\x0a":
-            reader = dpkt.pcapng.Reader(fh)
-        elif magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"):
-            reader = dpkt.pcap.Reader(fh)
-        else:
-            raise CaptureError(name, 0, f"not a pcap or pcapng file (magic {magic.hex() or 'empty'})")
+        reader = dpkt.pcapng.Reader(fh)
     except (ValueError, dpkt.NeedData, dpkt.UnpackError, struct.error) as exc:
-        raise CaptureError(name, 0, f"unreadable header: {exc}") from None
+        raise CaptureError(name, 0, f"unreadable pcapng header: {exc}") from None
     return iter(reader), int(reader.datalink())
 
 
@@ -107,6 +136,8 @@ def read_tcp(path: str | Path, counts: Counts) -> Iterator[TcpPacket]:
                 ts, buf = next(packets)
             except StopIteration:
                 return
+            except CaptureError:
+                raise
             except (ValueError, dpkt.NeedData, dpkt.UnpackError, struct.error, OSError) as exc:
                 raise CaptureError(name, number + 1, f"truncated or corrupt record ({exc})") from None
             number += 1

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 
 from .._endpoint import Endpoint
-from .._errors import Problem, TcpFsmError, UserCallError
+from .._errors import Problem, SpecError, TcpFsmError, UserCallError
 from .._model import state_of
 from .._paths import schema_path
 from .._segment import Flags, Segment
@@ -107,7 +107,13 @@ def replay(path: str | Path, *, profile: str | None = None, spec: Spec | None = 
             break
         records.append((no, obj))
     config: dict[str, Any] = records[0][1]["config"] if records and "config" in records[0][1] else {}
-    chosen = spec or load_spec(profile=profile or config.get("profile"))
+    try:
+        chosen = spec or load_spec(profile=profile or config.get("profile"))
+    except SpecError as exc:
+        report = ReplayReport(name, str(profile or config.get("profile")), lines=len(lines))
+        report.problems += problems + [Problem(name, records[0][0] if config else 0, p.message, p.hint)
+                                       for p in exc.problems]
+        return report
     report = ReplayReport(name, chosen.profile or chosen.name, lines=len(lines))
     report.problems += problems
     ep = Endpoint(config.get("iss"), spec=chosen, **{k: config[k] for k in ("rcv_wnd", "msl", "rto", "max_retries")
@@ -164,7 +170,7 @@ def replay(path: str | Path, *, profile: str | None = None, spec: Spec | None = 
             step.sent += [str(s) for s in out]
         step.after = str(ep.state)
         report.steps.append(step)
-    if produced:
+    if produced and not report.problems:  # a trace cut short by a bad line says nothing of the end
         report.steps.append(ReplayStep(len(lines), "end", str(ep.state), str(ep.state),
                                        divergence=f"sent but not in the trace: {', '.join(map(str, produced))}"))
     return report
