@@ -115,7 +115,10 @@ class CompiledTable:
     def select(self, state: str, event: str, tcb: TCB, seg: Segment) -> Transition | None:
         """The transition of (state, event) whose guards hold, or None."""
         for t, checks in self._rows.get((state, event), ()):
-            if all(pred(tcb, seg) is not negated for pred, negated in checks):
+            for pred, negated in checks:
+                if pred(tcb, seg) is negated:
+                    break
+            else:
                 return t
         return None
 

@@ -44,6 +44,14 @@ class Flags(enum.IntFlag):
         return out
 
 
+_FLAG_VALUES = [Flags(i) for i in range(64)]  # every combination of the six bits, made once
+
+
+def flags_of(bits: int) -> Flags:
+    """The Flags value of an int, without the cost of an enum call."""
+    return _FLAG_VALUES[bits & 0x3F]
+
+
 def seq_add(a: int, b: int) -> int:
     """a + b modulo 2**32."""
     return (a + b) % SEQ_MOD
@@ -86,7 +94,8 @@ class Segment:
     def __post_init__(self) -> None:
         setattr_ = object.__setattr__
         if type(self.flags) is not Flags:
-            setattr_(self, "flags", Flags(self.flags))
+            setattr_(self, "flags", _FLAG_VALUES[self.flags] if type(self.flags) is int and 0 <= self.flags < 64
+                     else Flags(self.flags))
         setattr_(self, "bits", self.flags.value)
         if self.payload is not None:
             if self.length == 0:

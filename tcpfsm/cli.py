@@ -422,7 +422,8 @@ def monitor_cmd(capture: str, profile: str | None, as_json: bool, as_csv: bool, 
     if as_json:
         data = report.to_dict()
         data["connections"] = [c.to_dict() for c in conns]
-        _echo_json(data)
+        # compact: a capture can hold many thousands of connections (pipe it to `jq .` to read)
+        click.echo(json.dumps(data, separators=(",", ":")))
     elif as_csv:
         import csv
 
@@ -460,7 +461,8 @@ def monitor_cmd(capture: str, profile: str | None, as_json: bool, as_csv: bool, 
         from ._render_sequence import chart_dot
         from .conformance._chart import connection_chart
 
-        dot = chart_dot(connection_chart(conns[0]))
+        assert conns[0].detail is not None
+        dot = chart_dot(connection_chart(conns[0].detail))
         Path(chart).parent.mkdir(parents=True, exist_ok=True)
         if chart.endswith(".dot"):
             Path(chart).write_text(dot)

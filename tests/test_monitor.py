@@ -207,3 +207,50 @@ def test_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["monitor", str(TRACES / "connection_refused_v4.pcap"), "--csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("id,orig,resp,conn_state") and ",REJ," in lines[1]
+
+
+@pytest.mark.parametrize("profile", ["linux", "rfc9293"])
+def test_fast_path_gives_exactly_the_plain_monitors_answers(profile: str) -> None:
+    """The memo trie is an optimization: every capture, every field, identical."""
+    for pcap in CAPTURES:
+        fast, plain = monitor(pcap, profile=profile), monitor(pcap, profile=profile, fast=False)
+        assert [c.to_dict() for c in fast.connections] == [c.to_dict() for c in plain.connections], pcap.name
+        assert fast.packets.to_dict() == plain.packets.to_dict()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_parser_equals_the_per_packet_parser(tmp_path: Path, data: st.DataObject) -> None:
+    """Same packets, fields, checksums, counts and errors, on real and on damaged captures."""
+    from tcpfsm.conformance._packets import CaptureError, Counts, read_tcp
+    from tcpfsm.conformance._vectorparse import read_tcp_bulk
+
+    src = data.draw(st.sampled_from(CAPTURES))
+    raw = bytearray(src.read_bytes())
+    for _ in range(data.draw(st.integers(0, 3))):
+        if len(raw) <= 25:
+            break
+        i = data.draw(st.integers(24, len(raw) - 1))
+        if data.draw(st.booleans()):
+            raw[i] ^= data.draw(st.integers(1, 255))
+        else:
+            del raw[i:]
+    out = tmp_path / "p.pcap"
+    out.write_bytes(bytes(raw))
+
+    def collect(reader):  # type: ignore[no-untyped-def]
+        counts = Counts()
+        got, err = [], None
+        try:
+            for p in reader(out, counts):
+                got.append(p)
+        except CaptureError as exc:
+            err = str(exc)
+        return got, counts.to_dict(), err
+
+    slow = collect(read_tcp)
+    fast = collect(lambda path, counts: read_tcp_bulk(path, counts) or read_tcp(path, counts))
+    assert fast[1] == slow[1] and fast[2] == slow[2]
+    assert [(p.number, p.src, p.sport, p.dst, p.dport, p.seq, p.ack, p.flags, p.window, p.length, p.checksum_ok)
+            for p in fast[0]] == [(p.number, p.src, p.sport, p.dst, p.dport, p.seq, p.ack, p.flags, p.window,
+                                   p.length, p.checksum_ok) for p in slow[0]]

@@ -8,14 +8,49 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._spec import Spec, load_spec
+from ._memo import MemoMonitor
 from ._monitor import Connection, Finding, Monitor
 from ._packets import CaptureError, Counts, TcpPacket, read_tcp
 from ._replay import ReplayReport, replay
+from ._vectorparse import feed_tcp_bulk
+
+
+@dataclass
+class FindingView:
+    packet: int
+    endpoint: str
+    what: str
+    transition: str
+    rfc: str
+    detail: str
+
+
+class ConnectionSummary:
+    """One monitored connection (the JSON contract's object, with attribute access)."""
+
+    def __init__(self, data: dict[str, Any], detail: Connection | None = None) -> None:
+        self.data = data
+        self.detail = detail  # the full record (its packets), with --connection
+        self.id: int = data["id"]
+        self.conn_state: str = data["conn_state"]
+        self.history: str = data["history"]
+        self.midstream: bool = data["midstream"]
+        self.first_packet: int = data["first_packet"]
+        self.findings = [FindingView(f["packet"], f["endpoint"], f["finding"], f["transition"] or "",
+                                     f["rfc"] or "", f["detail"] or "") for f in data["findings"]]
+
+    @property
+    def packets(self) -> list[tuple[int, str, TcpPacket]]:
+        return self.detail.packets if self.detail else []
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
 
 
 @dataclass
@@ -23,7 +58,7 @@ class MonitorReport:
     file: str
     profile: str
     packets: Counts
-    connections: list[Connection] = field(default_factory=list)
+    connections: list[ConnectionSummary] = field(default_factory=list)
     error: str | None = None  # the capture was damaged here; results are partial
 
     @property
@@ -38,23 +73,41 @@ class MonitorReport:
 
 
 def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None = None,
-            keep_packets: bool = False) -> MonitorReport:
-    """Both endpoints' RFC states for every TCP connection of a pcap/pcapng capture."""
+            keep_packets: bool = False, fast: bool = True) -> MonitorReport:
+    """Both endpoints' RFC states for every TCP connection of a pcap/pcapng capture.
+
+    ``fast`` (the default) works out connections that behave alike once (see ``_memo``);
+    ``keep_packets`` keeps each connection's packets (for a per-connection view).
+    """
     chosen = spec or load_spec(profile=profile)
     counts = Counts()
-    mon = Monitor(chosen, keep_packets=keep_packets)
+    use_memo = fast and not keep_packets
+    mon: Any = MemoMonitor(chosen) if use_memo else Monitor(chosen, keep_packets=keep_packets)
     report = MonitorReport(str(path), chosen.profile or chosen.name, counts)
+    bulk = False
+    gc_was = gc.isenabled()
+    gc.disable()  # millions of short-lived objects, few cycles: the collector only costs time
     try:
-        for pkt in read_tcp(path, counts):
-            counts.used += 1
-            mon.packet(pkt)
+        bulk = use_memo and feed_tcp_bulk(path, counts, mon.row)  # every TCP segment read is used
+        if not bulk:
+            for pkt in read_tcp(path, counts):
+                counts.used += 1
+                mon.packet(pkt)
     except CaptureError as exc:
         report.error = str(exc)
     except OSError as exc:
         report.error = f"{path}: cannot read: {exc.strerror or exc}"
-    report.connections = mon.finish()
+    finally:
+        if gc_was:
+            gc.enable()
+    if use_memo and counts.used == 0:
+        counts.used = counts.tcp  # the bulk reader feeds every TCP segment it reads
+    if use_memo:
+        report.connections = [ConnectionSummary(d) for d in mon.finish()]
+    else:
+        report.connections = [ConnectionSummary(c.to_dict(), c) for c in mon.finish()]
     return report
 
 
-__all__ = ["CaptureError", "Connection", "Counts", "Finding", "MonitorReport", "ReplayReport", "TcpPacket",
-           "monitor", "replay"]
+__all__ = ["CaptureError", "Connection", "ConnectionSummary", "Counts", "Finding", "MonitorReport", "ReplayReport",
+           "TcpPacket", "monitor", "replay"]

@@ -36,7 +36,7 @@ from typing import Any
 from .._endpoint import Endpoint, Step
 from .._errors import TcpFsmError, UserCallError
 from .._model import MODEL_ATTRIBUTE
-from .._segment import Flags, Segment, seq_add, seq_le, seq_lt
+from .._segment import Flags, Segment, flags_of, seq_add, seq_le, seq_lt
 from .._spec import Spec
 from ._packets import TcpPacket
 
@@ -71,7 +71,7 @@ class Side:
     ep: Endpoint | None = None
     states: list[str] = field(default_factory=list)
     expected: list[Segment] = field(default_factory=list)
-    pending: list[TcpPacket] = field(default_factory=list)  # seen going to it, not yet delivered
+    pending: list[tuple[TcpPacket, Segment]] = field(default_factory=list)  # seen going to it, not delivered
     sent_data: int = 0
     received_data: int = 0
     first_rcv_seq: int | None = None
@@ -160,8 +160,8 @@ def _record_step(side: Side, step: Step) -> None:
 
 
 def _segment(p: TcpPacket) -> Segment:
-    return Segment(seq=p.seq, ack=p.ack if p.flags & ACK else 0, flags=Flags(p.flags & (CTL | PSH)),
-                   window=p.window, length=p.length, src_port=p.sport, dst_port=p.dport)
+    return Segment(p.seq, p.ack if p.flags & ACK else 0, flags_of(p.flags & (CTL | PSH)), p.window, p.length,
+                   None, p.sport, p.dport)
 
 
 def _same(a: Segment, b: Segment) -> bool:
@@ -198,6 +198,7 @@ class Monitor:
             if conn.finished():
                 # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection
                 self.done.append(self.active.pop(key))
+                conn.orig.ep = conn.resp.ep = None  # memory follows the open connections
                 conn = None
         if conn is None:
             conn = Connection(self.next_id, Side(p.src, p.sport), Side(p.dst, p.dport), p.number)
@@ -210,6 +211,8 @@ class Monitor:
         for conn in self.active.values():
             self._flush(conn)
         out = self.done + list(self.active.values())
+        for conn in out:  # the shadows are done with: keep the summary only
+            conn.orig.ep = conn.resp.ep = None
         self.active.clear()
         self.done = []
         return sorted(out, key=lambda c: c.id)
@@ -235,7 +238,7 @@ class Monitor:
         else:
             self._catch_up(conn, x, p)
             self._explain_send(conn, x, p, seg)
-        y.pending.append(p)
+        y.pending.append((p, seg))
 
     def _catch_up(self, conn: Connection, x: Side, p: TcpPacket) -> None:
         """Deliver to X what X's packet shows it has received: segments its ACK covers.
@@ -247,20 +250,20 @@ class Monitor:
         if x.ep is None or not x.pending or not p.flags & ACK:
             return
         n = 0
-        for q in x.pending:
-            if not seq_le(seq_add(q.seq, _segment(q).seg_len), p.ack):
+        for _q, qseg in x.pending:
+            if not seq_le(seq_add(qseg.seq, qseg.seg_len), p.ack):
                 break
             n += 1
-        for q in x.pending[:n]:
-            self._deliver(conn, x, q, _segment(q))
+        for q, qseg in x.pending[:n]:
+            self._deliver(conn, x, q, qseg)
         del x.pending[:n]
 
     def _flush(self, conn: Connection) -> None:
         """End of the capture: what was seen in flight arrived, in capture order."""
-        queued = sorted([(q.number, side, q) for side in (conn.orig, conn.resp) if side.ep is not None
-                         for q in side.pending], key=lambda t: t[0])
-        for _, side, q in queued:
-            self._deliver(conn, side, q, _segment(q))
+        queued = sorted([(q.number, side, q, qseg) for side in (conn.orig, conn.resp) if side.ep is not None
+                         for q, qseg in side.pending], key=lambda t: t[0])
+        for _, side, q, qseg in queued:
+            self._deliver(conn, side, q, qseg)
         conn.orig.pending.clear()
         conn.resp.pending.clear()
 

@@ -1,0 +1,198 @@
+"""The monitor's fast path: connections that behave alike are worked out once.
+
+What the monitor concludes about a connection depends only on its packets *relative* to the
+connection's first sequence numbers (direction, control bits, SEQ and ACK as offsets, length,
+window). So the conclusions form a trie over such normalized packets: a node holds the
+summary after a prefix (both endpoints' states, history, control bits seen), an edge the
+next normalized packet. Edges are made by the real monitor (the spec's Endpoints), the first
+time a path is seen; a connection that leaves the trie is rebuilt by replaying its packets
+through the real monitor and goes on there. Edges that produce findings are never stored,
+so every finding is computed by the real engine with its own packet numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from .._spec import Spec
+from ._monitor import ACK, FIN, RST, SYN, Connection, Monitor, Side, _record_step
+from ._packets import TcpPacket
+
+MOD = 1 << 32
+
+Key = tuple[int, int, int, int, int, int]
+
+
+class Node:
+    __slots__ = ("children", "ended", "final")
+
+    def __init__(self, ended: bool) -> None:
+        self.children: dict[Key, Node] = {}
+        self.ended = ended          # a FIN or RST has been seen
+        self.final: dict[str, Any] | None = None  # the flushed summary, once worked out (no findings)
+
+
+@dataclass
+class Track:
+    """One connection on the fast path: where it is in the trie, and what it needs to leave it."""
+
+    id: int
+    orig: tuple[str, int]
+    resp: tuple[str, int]
+    first_packet: int
+    last_packet: int = 0
+    node: Node | None = None
+    prefix: list[Any] = field(default_factory=list)  # TcpPacket field tuples
+    real: Connection | None = None
+    base_orig: int | None = None
+    base_resp: int | None = None
+
+
+class MemoMonitor:
+    """Same answers as :class:`Monitor`, connection by connection, at dictionary speed."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.real = Monitor(spec)
+        self.root = Node(False)
+        self.active: dict[tuple[tuple[str, int], tuple[str, int]], Track] = {}
+        self.results: list[dict[str, Any]] = []
+        self.next_id = 1
+        self.hits = 0
+        self.misses = 0
+
+    # ------------------------------------------------------------ packets
+    def packet(self, p: TcpPacket) -> None:
+        self.row((p.number, p.ts, p.src, p.sport, p.dst, p.dport, p.seq, p.ack, p.flags, p.window, p.length,
+                  p.checksum_ok))
+
+    def row(self, r: tuple[Any, ...]) -> None:
+        """One packet as TcpPacket's fields (number, ts, src, sport, dst, dport, seq, ack, flags,
+        window, length, checksum_ok): the hot path, with no object made."""
+        number, _ts, src, sport, dst, dport, seq, ack, flags, window, length, _ok = r
+        a, b = (src, sport), (dst, dport)
+        k4 = (a, b) if a <= b else (b, a)
+        t = self.active.get(k4)
+        if t is not None and flags & SYN and not flags & ACK and self._ended(t):
+            if self._finished_after_flush(t):
+                self._finalize(t)
+                del self.active[k4]
+                t = None
+            else:  # as the plain monitor does: what was in flight arrives, and the connection goes on
+                self._go_real(t)
+                assert t.real is not None
+                self.real._flush(t.real)
+        if t is None:
+            t = Track(self.next_id, a, b, number, node=self.root)
+            self.next_id += 1
+            self.active[k4] = t
+        t.last_packet = number
+        # the packet relative to the connection's first sequence numbers (inline: the hot path)
+        if a == t.orig:
+            if t.base_orig is None:
+                t.base_orig = seq
+            if t.base_resp is None and flags & ACK and not flags & SYN:
+                t.base_resp = ack  # seen from the middle
+            who, sb, ab = 0, t.base_orig, t.base_resp
+        else:
+            if t.base_resp is None:
+                t.base_resp = seq
+            who, sb, ab = 1, t.base_resp, t.base_orig
+        rel_ack = (ack - ab) % MOD if flags & ACK and ab is not None else (ack if flags & ACK else 0)
+        key = (who, flags, (seq - sb) % MOD, rel_ack, length, window)
+        node = t.node
+        if t.real is None and node is not None:
+            child = node.children.get(key)
+            if child is not None:
+                self.hits += 1
+                t.node = child
+                t.prefix.append(r)
+                return
+        self._step(t, r, key)
+
+    def _ended(self, t: Track) -> bool:
+        if t.real is not None:
+            return bool((t.real.flags_seen["orig"] | t.real.flags_seen["resp"]) & (FIN | RST))
+        return t.node is not None and t.node.ended
+
+    def _step(self, t: Track, r: tuple[Any, ...], key: Key) -> None:
+        p = TcpPacket(*r)
+        node = t.node
+        if t.real is None:
+            self._go_real(t)
+        self.misses += 1
+        conn = t.real
+        assert conn is not None
+        before = len(conn.findings)
+        self.real._handle(conn, p)
+        if node is not None and len(conn.findings) == before:
+            child = Node(bool((conn.flags_seen["orig"] | conn.flags_seen["resp"]) & (FIN | RST)))
+            node.children[key] = child
+            t.node = child
+        else:
+            t.node = None  # off the trie for good: findings are the real engine's alone
+
+    def _go_real(self, t: Track) -> None:
+        """Rebuild the connection by replaying its packets through the real monitor."""
+        if t.real is not None:
+            return
+        conn = Connection(t.id, Side(*t.orig), Side(*t.resp), t.first_packet)
+        for q in t.prefix:
+            self.real._handle(conn, TcpPacket(*q))
+        t.real = conn
+        t.prefix = []
+        t.node = None  # the replayed path is already in the trie; a new one starts from here unknown
+
+    def _finished_after_flush(self, t: Track) -> bool:
+        summary = self._final(t)
+        return bool(summary["_finished"])
+
+    def _final(self, t: Track) -> dict[str, Any]:
+        """The connection's summary after the end-of-capture flush (cached per trie node).
+
+        Works on a copy: the connection may go on (a SYN that does not reuse the 4-tuple)."""
+        node = t.node
+        if t.real is None and node is not None and node.final is not None:
+            return node.final
+        conn = Connection(t.id, Side(*t.orig), Side(*t.resp), t.first_packet)
+        if t.real is not None:
+            for mine, other in ((conn.orig, t.real.orig), (conn.resp, t.real.resp)):
+                mine.ep = other.ep.clone() if other.ep is not None else None
+                mine.states = list(other.states)
+                mine.pending = list(other.pending)
+                mine.expected = list(other.expected)
+                mine.sent_data, mine.received_data = other.sent_data, other.received_data
+                if mine.ep is not None:
+                    mine.ep.observe(partial(_record_step, mine))
+            for name in ("midstream", "syn_seen", "synack_seen", "established"):
+                setattr(conn, name, getattr(t.real, name))
+            conn.history = list(t.real.history)
+            conn._hist_seen = set(t.real._hist_seen)
+            conn.flags_seen = dict(t.real.flags_seen)
+            conn.findings = list(t.real.findings)
+        else:
+            for q in t.prefix:
+                self.real._handle(conn, TcpPacket(*q))
+        self.real._flush(conn)
+        d = conn.to_dict()
+        d["_finished"] = conn.finished()
+        if t.real is None and node is not None and not d["findings"]:
+            node.final = d
+        return d
+
+    def _finalize(self, t: Track) -> None:
+        d = dict(self._final(t))
+        d.pop("_finished", None)
+        d["id"], d["first_packet"], d["last_packet"] = t.id, t.first_packet, t.last_packet
+        d["endpoints"] = [dict(d["endpoints"][0], addr=t.orig[0], port=t.orig[1]),
+                          dict(d["endpoints"][1], addr=t.resp[0], port=t.resp[1])]
+        self.results.append(d)
+        t.prefix = []
+        t.real = None
+
+    def finish(self) -> list[dict[str, Any]]:
+        for t in self.active.values():
+            self._finalize(t)
+        self.active.clear()
+        return sorted(self.results, key=lambda d: d["id"])
