@@ -42,6 +42,10 @@ demo: install
 	$(BIN)/tcpfsm check --lossy --property I3 --trace-out out/half-open.svg -q; test $$? -eq 1
 	$(BIN)/tcpfsm check --when-full drop --property syn_sent_resolves --property eventually_closed -q
 	$(BIN)/tcpfsm check --model reference -k 5 -r 3 --lossy --property I1 --property I2
+	$(BIN)/tcpfsm replay tests/data/traces/client.jsonl
+	$(BIN)/tcpfsm monitor tests/data/traces/simultaneous_close.at_a.pcap --profile linux
+	@echo "== the same Linux capture under plain RFC 9293: expected a finding (exit 1) =="
+	$(BIN)/tcpfsm monitor tests/data/traces/close_with_unread_data_v4.pcap; test $$? -eq 1
 	@echo "diagrams rendered in out/diagrams/ (open tcp-rfc9293-normal.svg)"
 
 lint: install
@@ -61,6 +65,8 @@ bench: install
 	$(BIN)/pip install -q minicheck==0.4.0
 	$(BIN)/python benchmarks/runtime.py
 	$(BIN)/python benchmarks/checker.py --peers $(PEERS)
+	@command -v tshark >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark; }
+	$(BIN)/python benchmarks/monitor.py
 
 PEERS ?= ../shared/reference/peers
 
