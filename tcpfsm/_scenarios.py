@@ -143,9 +143,10 @@ def step_rows(trace: list[TraceEvent]) -> list[dict[str, Any]]:
 
 
 def chart_from_trace(trace: list[TraceEvent], title: str, names: tuple[str, str] = ("A", "B"),
-                     initial: dict[str, str] | None = None) -> Chart:
-    """A sequence chart of an EndpointPair trace: one row per event."""
-    states = dict(initial or {n: "CLOSED" for n in names})
+                     initial: dict[str, str] | None = None, closed: str = "CLOSED") -> Chart:
+    """A sequence chart of an EndpointPair trace: one row per event (``closed``: the spec's
+    initial state, where a crashed endpoint is)."""
+    states = dict(initial or dict.fromkeys(names, closed))
     chart = Chart(title, names, dict(states))
     sent_at: dict[int, tuple[str, int]] = {}
     timer_names = {"time_wait": "2MSL timeout", "retransmit": "RTO: retransmit", "user": "user timeout"}
@@ -160,9 +161,9 @@ def chart_from_trace(trace: list[TraceEvent], title: str, names: tuple[str, str]
             chart.marks.append(Mark(ev.who, row, ev.detail, "note"))
         elif ev.kind == "crash":
             chart.marks.append(Mark(ev.who, row, "crash: state lost", "note"))
-            if states.get(ev.who) != "CLOSED":
-                states[ev.who] = "CLOSED"
-                chart.marks.append(Mark(ev.who, row, "CLOSED", "state"))
+            if states.get(ev.who) != closed:
+                states[ev.who] = closed
+                chart.marks.append(Mark(ev.who, row, closed, "state"))
         elif ev.kind == "duplicate":
             chart.notes[row] = f"network duplicates {ev.segment}"
         elif ev.kind == "lose" and ev.segment is not None:
@@ -192,4 +193,4 @@ def chart_from_trace(trace: list[TraceEvent], title: str, names: tuple[str, str]
 
 def scenario_chart(run: ScenarioRun) -> Chart:
     sc = run.scenario
-    return chart_from_trace(run.pair.trace, f"{sc.name}: {sc.title}")
+    return chart_from_trace(run.pair.trace, f"{sc.name}: {sc.title}", closed=run.pair.a.spec.initial)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._local import Result
 from ._properties import Property, step_matches
-from ._search import Finding, Stats, System, peak_rss_mib
+from ._search import Finding, Stats, System, end_of_level, peak_rss_mib
 
 U64 = np.uint64
 
@@ -418,14 +418,9 @@ class FastSearch:
                 if cfg.max_states is not None and len(visited) >= cfg.max_states and len(frontier):
                     stats.stopped = f"state bound {cfg.max_states:,}"
                     break
-                now = time.perf_counter()
-                if cfg.timeout is not None and now - t0 > cfg.timeout and len(frontier):
-                    stats.stopped = f"time bound {cfg.timeout:g} s"
+                next_report = end_of_level(cfg, stats, t0, len(visited), len(frontier), depth, next_report)
+                if stats.stopped:
                     break
-                if cfg.progress and now >= next_report:
-                    next_report = now + 1.0
-                    cfg.progress({"states": len(visited), "frontier": len(frontier), "depth": depth,
-                                  "rate": len(visited) / (now - t0)})
             stats.complete = not stats.stopped
         except KeyboardInterrupt:
             stats.stopped, stats.complete = "interrupted (Ctrl-C)", False

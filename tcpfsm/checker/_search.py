@@ -234,6 +234,20 @@ class Stats:
         return self.states / self.seconds if self.seconds > 0 else 0.0
 
 
+def end_of_level(cfg: Config, stats: Stats, t0: float, states: int, frontier: int, depth: int,
+                 next_report: float) -> float:
+    """Shared by both engines after each BFS level: the time bound, and progress once a second.
+
+    Sets ``stats.stopped`` when the time bound is hit with work left; returns when to report next."""
+    now = time.perf_counter()
+    if cfg.timeout is not None and now - t0 > cfg.timeout and frontier:
+        stats.stopped = f"time bound {cfg.timeout:g} s"
+    if cfg.progress and now >= next_report:
+        next_report = now + 1.0
+        cfg.progress({"states": states, "frontier": frontier, "depth": depth, "rate": states / (now - t0)})
+    return next_report
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -298,14 +312,9 @@ class Search:
                     depth += 1
                     self.levels.append(nxt_level)
                 frontier = nxt_level
-                now = time.perf_counter()
-                if cfg.timeout is not None and now - t0 > cfg.timeout:
-                    stats.stopped = f"time bound {cfg.timeout:g} s"
+                next_report = end_of_level(cfg, stats, t0, len(visited), len(frontier), depth, next_report)
+                if stats.stopped:
                     break
-                if cfg.progress and now >= next_report:
-                    next_report = now + 1.0
-                    cfg.progress({"states": len(visited), "frontier": len(frontier), "depth": depth,
-                                  "rate": len(visited) / (now - t0)})
             else:
                 stats.complete = True
             if frontier and not stats.stopped:

@@ -176,7 +176,7 @@ class MemoMonitor:
                 self.real._handle(conn, TcpPacket(*q))
         self.real._flush(conn)
         d = conn.to_dict()
-        d["_finished"] = conn.finished()
+        d["_finished"] = conn.finished(self.real.roles)
         if t.real is None and node is not None and not d["findings"]:
             node.final = d
         return d

@@ -109,9 +109,9 @@ class Connection:
             self._hist_seen.add(ch)
             self.history.append(ch)
 
-    def finished(self) -> bool:
+    def finished(self, roles: Roles) -> bool:
         ends = [s.ep for s in (self.orig, self.resp) if s.ep is not None]
-        return bool(ends) and all(getattr(e, MODEL_ATTRIBUTE) in ("CLOSED", "TIME-WAIT") for e in ends)
+        return bool(ends) and all(getattr(e, MODEL_ATTRIBUTE) in roles.finished for e in ends)
 
     @property
     def conn_state(self) -> str:
@@ -172,11 +172,40 @@ def _same(a: Segment, b: Segment) -> bool:
     return not (a.bits & ACK) or seq_le(b.ack, a.ack)
 
 
+@dataclass(frozen=True)
+class Roles:
+    """The states the inference needs, derived from the spec's own transitions (never retyped)."""
+
+    finished: frozenset[str]      # no connection left to track: the closed and TIME-WAIT groups
+    unsynchronized: frozenset[str]  # closed, listen and syn_sent groups: nothing to reset
+    listening: str                # where a passive OPEN leads
+    open_state: str               # where an active opener's acceptable SYN,ACK leads
+    fin_on_close: frozenset[str]  # states whose CLOSE sends a FIN
+    fin_acked: frozenset[str]     # where the ACK of our FIN leads from those CLOSE targets
+
+    @classmethod
+    def of(cls, spec: Spec) -> Roles:
+        def target(state: str, event: str) -> str:
+            return next(t.target_from(state) for t in spec.candidates(state, event) if t.changes_state(state))
+
+        groups = {st.name: st.group for st in spec.states}
+        syn_sent = target(spec.initial, "open_active")
+        fin_on_close = frozenset(st.name for st in spec.states for t in spec.candidates(st.name, "close")
+                                 if any(x.ctl & Flags.FIN for x in t.sends))
+        closing = {t.target_from(s) for s in fin_on_close for t in spec.candidates(s, "close") if t.sends}
+        fin_acked = frozenset(t.target_from(s) for s in closing for t in spec.candidates(s, "rcv_ack")
+                              if t.changes_state(s))
+        return cls(frozenset(n for n, g in groups.items() if g in ("closed", "time_wait")),
+                   frozenset(n for n, g in groups.items() if g in ("closed", "listen", "syn_sent")),
+                   target(spec.initial, "open_passive"), target(syn_sent, "rcv_syn_ack"), fin_on_close, fin_acked)
+
+
 class Monitor:
     """Feed packets with ``packet()``, then ``finish()``; connections in order of appearance."""
 
     def __init__(self, spec: Spec, *, keep_packets: bool = False) -> None:
         self.spec = spec
+        self.roles = Roles.of(spec)
         self.keep_packets = keep_packets
         self.active: dict[tuple[tuple[str, int], tuple[str, int]], Connection] = {}
         self.done: list[Connection] = []
@@ -195,7 +224,7 @@ class Monitor:
         ended = conn is not None and (conn.flags_seen["orig"] | conn.flags_seen["resp"]) & (FIN | RST)
         if conn is not None and ended and p.flags & SYN and not p.flags & ACK:
             self._flush(conn)  # what was in flight has arrived by now
-            if conn.finished():
+            if conn.finished(self.roles):
                 # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection
                 self.done.append(self.active.pop(key))
                 conn.orig.ep = conn.resp.ep = None  # memory follows the open connections
@@ -281,7 +310,7 @@ class Monitor:
             if fl & SYN and fl & ACK:
                 ep = self._new_endpoint(x, p.seq)
                 ep.listen()
-                x.states[:] = ["LISTEN"]  # it was listening before the first packet
+                x.states[:] = [self.roles.listening]  # it was listening before the first packet
             elif fl & SYN:
                 ep = self._new_endpoint(x, p.seq)
                 sent = ep.connect()
@@ -295,7 +324,7 @@ class Monitor:
             # the SYN was missed: the originator here is the passive side
             ep = self._new_endpoint(x, p.seq)
             ep.listen()
-            x.states[:] = ["LISTEN"]
+            x.states[:] = [self.roles.listening]
             ep.receive(Segment(seq=seq_add(p.ack, -1), flags=Flags.SYN, window=65535))
             x.expected.clear()
             other = self._new_endpoint(y, seq_add(p.ack, -1))
@@ -308,14 +337,14 @@ class Monitor:
         for side, snd, rcv in ((x, p.seq, p.ack), (y, p.ack, p.seq)):
             if side.ep is None:
                 ep = self._new_endpoint(side, None)
-                self._adopt_established(ep, snd, rcv)
-                side.states[:] = ["ESTABLISHED"]
+                self._adopt_established(ep, snd, rcv, self.roles.open_state)
+                side.states[:] = [self.roles.open_state]
         self._explain_send(conn, x, p, seg)
         return True
 
     @staticmethod
-    def _adopt_established(ep: Endpoint, snd: int, rcv: int) -> None:
-        setattr(ep, MODEL_ATTRIBUTE, "ESTABLISHED")
+    def _adopt_established(ep: Endpoint, snd: int, rcv: int, open_state: str) -> None:
+        setattr(ep, MODEL_ATTRIBUTE, open_state)
         t = ep.tcb
         t.iss = seq_add(snd, -1)
         t.snd_una = t.snd_nxt = snd
@@ -339,7 +368,8 @@ class Monitor:
         # retransmissions and probes: nothing new in sequence space
         end = seq_add(seg.seq, seg.seg_len)
         new_data = seg.length and seq_lt(t.snd_nxt, end) if not fl & SYN else False
-        if fl & SYN and getattr(ep, MODEL_ATTRIBUTE) not in ("CLOSED", "LISTEN") and seg.seq == t.iss:
+        if fl & SYN and getattr(ep, MODEL_ATTRIBUTE) not in (self.spec.initial, self.roles.listening) \
+                and seg.seq == t.iss:
             conn.note("T", "orig" if x is conn.orig else "resp")
             return
         if not fl & SYN and not new_data and not (fl & FIN and seq_le(t.snd_nxt, seg.seq)):
@@ -392,12 +422,12 @@ class Monitor:
         ep = x.ep
         assert ep is not None
         state = getattr(ep, MODEL_ATTRIBUTE)
-        if state in ("CLOSED", "LISTEN", "SYN-SENT"):
+        if state in self.roles.unsynchronized:
             return  # an RST the shadow did not expect from a side with nothing to reset: ignore
         # A side that received data and never sent any, then resets: the RFC 1122 §4.2.2.13 /
         # RFC 9293 SHLD-3 "data lost" reset of a CLOSE with unread data (what Linux does). The
         # wire cannot tell it from an ABORT by such a side; any other reset is an ABORT.
-        if x.received_data and not x.sent_data and state in ("ESTABLISHED", "CLOSE-WAIT"):
+        if x.received_data and not x.sent_data and state in self.roles.fin_on_close:
             trial = ep.clone()
             trial.tcb.unread = x.received_data
             try:
@@ -416,7 +446,7 @@ class Monitor:
                 "(RFC 2525 §2.17, RFC 1122 §4.2.2.13): --profile linux models it"))
             ep.abort()  # keep tracking: both ends are gone
             return
-        if state == "FIN-WAIT-2" and not self._timer_leaves(ep, "fin_wait_2"):
+        if state in self.roles.fin_acked and not self._timer_leaves(ep, "fin_wait_2"):
             conn.findings.append(Finding(p.number, ep.name or "", "FIN-WAIT-2 left without a FIN",
                                          "", "3.10.7.4", "RFC 9293 has no FIN-WAIT-2 timer (A4); Linux's "
                                          "tcp_fin_timeout: --profile linux"))
@@ -449,7 +479,7 @@ class Monitor:
         if seg.bits & RST and any(s.bits & RST for s in out):
             conn.findings.append(Finding(p.number, ep.name or "", "RST answered with RST",
                                          ep.last_steps[-1].transition, ep.last_steps[-1].rfc))
-        if seg.bits & ACK and getattr(ep, MODEL_ATTRIBUTE) == "ESTABLISHED" and conn.syn_seen:
+        if seg.bits & ACK and getattr(ep, MODEL_ATTRIBUTE) == self.roles.open_state and conn.syn_seen:
             conn.established = conn.established or bool(conn.synack_seen)
 
     def _rfc(self, tid: str) -> str:
