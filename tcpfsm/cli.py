@@ -255,6 +255,8 @@ def diagram(file: str | None, profile: str | None, only: str, highlight: str | N
 @click.option("--max-depth", type=int, help="Stop at this BFS depth (verdict: inconclusive).")
 @click.option("--timeout", type=float, help="Stop after this many seconds (verdict: inconclusive).")
 @click.option("--engine", type=click.Choice(["auto", "vector", "plain"]), default="auto", show_default=True)
+@click.option("--b-opens", type=click.Choice(["passive", "active"]),
+              help="How B opens (A opens actively); `active` explores simultaneous opens.")
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output (schema: tcpfsm/schema/check.schema.json).")
 @click.option("--trace-out", type=click.Path(dir_okay=False),
@@ -262,8 +264,8 @@ def diagram(file: str | None, profile: str | None, only: str, highlight: str | N
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def check_cmd(spec_file: str | None, profile: str | None, model: str | None, channels: tuple[str, ...], lossy: bool,
               capacity: int, when_full: str, retransmissions: int, properties: tuple[str, ...],
-              max_states: int | None, max_depth: int | None, timeout: float | None, engine: str, as_json: bool,
-              trace_out: str | None, quiet: bool) -> int:
+              max_states: int | None, max_depth: int | None, timeout: float | None, engine: str, b_opens: str | None,
+              as_json: bool, trace_out: str | None, quiet: bool) -> int:
     """Explore every interleaving of two endpoints and a network; check the properties.
 
     Exit 0: every property holds; 1: a property is violated; 2: usage or input error;
@@ -274,6 +276,7 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
       tcpfsm check                                   the RFC 9293 spec, reliable channel, capacity 2
       tcpfsm check --lossy --property I3             a half-open connection once segments can be lost
       tcpfsm check --model reference -k 5 -r 3 --lossy --json
+      tcpfsm check --b-opens active                  both ends open actively: simultaneous opens
       tcpfsm check --spec specs/mutants/skip_time_wait.yaml --property I1 --trace-out cex.svg
     """
     from .checker import check as run_check
@@ -288,7 +291,8 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
     report = run_check(model=model, spec_file=spec_file, profile=profile, capacity=capacity,
                        retransmissions=retransmissions, lossy="lossy" in chans, duplicating="dup" in chans,
                        reordering="reorder" in chans, when_full=when_full, properties=list(properties) or None,
-                       max_states=max_states, max_depth=max_depth, timeout=timeout, progress=progress, engine=engine)
+                       max_states=max_states, max_depth=max_depth, timeout=timeout, progress=progress, engine=engine,
+                       b_opens=b_opens)
     if progress:
         click.echo("", err=True)
     if trace_out:

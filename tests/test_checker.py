@@ -228,3 +228,9 @@ def test_rfc_spec_small_model_replays_exhaustively() -> None:
         for s in level[:40]:
             replay(None, search.path_to(s, depth), system, False)
     assert Flags.SYN  # the flags module is the one the checker formats with
+
+
+def test_both_active_explores_simultaneous_open() -> None:
+    report = check(b_opens="active", properties=["I1", "I2", "handshake_agreement", "no_rst_for_rst"])
+    assert report.stats.complete and all(v.verdict == "holds" for v in report.verdicts)
+    assert report.initial is not None and (report.initial.a, report.initial.b) == ("SYN-SENT", "SYN-SENT")

@@ -254,3 +254,21 @@ def test_bulk_parser_equals_the_per_packet_parser(tmp_path: Path, data: st.DataO
     assert [(p.number, p.src, p.sport, p.dst, p.dport, p.seq, p.ack, p.flags, p.window, p.length, p.checksum_ok)
             for p in fast[0]] == [(p.number, p.src, p.sport, p.dst, p.dport, p.seq, p.ack, p.flags, p.window,
                                    p.length, p.checksum_ok) for p in slow[0]]
+
+
+@pytest.mark.parametrize("capture, drop", [("half_close_v4", 7), ("normal_close_client_v4", 4),
+                                           ("normal_close_server_v4", 6)])
+def test_capture_loss_is_tolerated(tmp_path: Path, capture: str, drop: int) -> None:
+    """A data segment missing from the capture: same states, no findings, a gap in the history."""
+    out = tmp_path / "lossy.pcap"
+    with open(TRACES / f"{capture}.pcap", "rb") as fh:
+        packets = [(ts, bytes(buf)) for ts, buf in dpkt.pcap.Reader(fh)]
+    with open(out, "wb") as dst:
+        w = dpkt.pcap.Writer(dst, linktype=1)
+        for i, (ts, buf) in enumerate(packets, 1):
+            if i != drop:
+                w.writepkt(buf, ts=ts)
+    full, lossy = monitor(TRACES / f"{capture}.pcap", profile="linux"), monitor(out, profile="linux")
+    assert states_by_endpoint(lossy) == states_by_endpoint(full)
+    assert not [f for c in lossy.connections for f in c.findings]
+    assert "g" in lossy.connections[0].history.lower()

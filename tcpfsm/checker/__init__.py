@@ -118,7 +118,7 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
           duplicating: bool = False, reordering: bool = False, when_full: str = "block",
           properties: list[str] | None = None, max_states: int | None = None, max_depth: int | None = None,
           timeout: float | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
-          engine: str = "auto") -> Report:
+          engine: str = "auto", b_opens: str | None = None) -> Report:
     """Explore every interleaving and check the properties; see ``specs/properties.yaml``."""
     probe = spec or (load_spec(spec_file) if spec_file else load_spec(profile=profile)) if model is None else None
     states = probe.state_names if probe else load_spec().state_names
@@ -135,6 +135,8 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
         hist_names += [h for h in p.history if h not in hist_names]
     if model == "reference" and "hA" not in hist_names:
         hist_names.insert(0, "hA")  # part of the reference model's state vector (section 2)
+    if b_opens is not None:  # e.g. both active: a simultaneous open
+        opening = dict(opening, B="open_active" if b_opens == "active" else "open_passive")
     channel = Channel(capacity, lossy, duplicating, reordering, when_full)
     cfg = Config(the_spec, channel, retransmissions, opening, tuple(props.histories[h] for h in hist_names),
                  max_states, max_depth, timeout, progress)

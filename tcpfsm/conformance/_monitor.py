@@ -76,6 +76,12 @@ class Side:
     received_data: int = 0
     first_rcv_seq: int | None = None
 
+    acked_by_me: int | None = None  # the highest ACK this side sent (its RCV.NXT on the wire)
+
+    def gap_ok(self, seq: int) -> bool:
+        """This side has acknowledged up to ``seq`` (or further): the bytes before it arrived."""
+        return self.acked_by_me is not None and seq_le(seq, self.acked_by_me)
+
     def record(self, state: str) -> None:
         if not self.states or self.states[-1] != state:
             self.states.append(state)
@@ -258,6 +264,8 @@ class Monitor:
     def _handle(self, conn: Connection, p: TcpPacket) -> None:
         x, y, who = conn.side(p.src, p.sport)
         seg = _segment(p)
+        if p.flags & ACK and (x.acked_by_me is None or seq_lt(x.acked_by_me, p.ack)):
+            x.acked_by_me = p.ack
         self._history(conn, p, who, x, seg)
         conn.flags_seen[who] |= p.flags
         if self.keep_packets:
@@ -278,6 +286,12 @@ class Monitor:
         """
         if x.ep is None or not x.pending or not p.flags & ACK:
             return
+        t = x.ep.tcb
+        if not p.flags & SYN and t.syn_received and seq_lt(t.snd_nxt, p.seq):
+            # X's sequence number shows it sent more than the capture holds (capture loss):
+            # catch X up before it receives the ACKs of those bytes
+            t.snd_nxt = p.seq
+            conn.note("G", "orig" if x is conn.orig else "resp")
         n = 0
         for _q, qseg in x.pending:
             if not seq_le(seq_add(qseg.seq, qseg.seg_len), p.ack):
@@ -376,6 +390,10 @@ class Monitor:
             if seq_lt(seg.seq, t.snd_nxt) and (seg.length or fl & FIN):
                 conn.note("T", "orig" if x is conn.orig else "resp")
             return
+        if (new_data or fl & FIN) and seq_lt(t.snd_nxt, seg.seq) and not fl & SYN:
+            # a gap: the capture missed some of X's segments (X sent them): catch X up
+            t.snd_nxt = seg.seq
+            conn.note("G", "orig" if x is conn.orig else "resp")
         causes: list[tuple[str, Any]] = []
         if new_data:
             causes.append(("send", seg.length))
@@ -464,6 +482,13 @@ class Monitor:
         assert ep is not None
         if seg.length and not seg.bits & SYN:
             y.received_data += seg.length
+        t = ep.tcb
+        if (seg.length or seg.bits & FIN) and not seg.bits & (SYN | RST) and t.syn_received \
+                and seq_lt(t.rcv_nxt, seg.seq) and y.gap_ok(seg.seq):
+            # the capture missed segments the receiver did get: its ACKs (or the sender's
+            # sequence numbers) have moved past them
+            t.rcv_nxt = seg.seq
+            conn.note("G", "resp" if y is conn.resp else "orig")
         try:
             out = ep.receive(seg)
         except TcpFsmError as exc:
