@@ -317,6 +317,11 @@ class Monitor:
             ep = self._new_endpoint(x, p.seq)
             conn.syn_seen = True
             sent = ep.connect()
+            if p.length:  # data on the SYN (TCP Fast Open, RFC 7413): it takes sequence space too
+                ep.tcb.snd_nxt = seq_add(ep.tcb.snd_nxt, p.length)
+                x.sent_data += p.length
+                sent = [Segment(seq=s.seq, ack=s.ack, flags=s.flags, window=s.window, length=p.length)
+                        for s in sent]
             self._compare(conn, x, p, seg, sent, "connect")
             return True
         if who == "resp" and conn.syn_seen and not conn.midstream:
