@@ -55,6 +55,7 @@ def test_tcp_fast_open(tmp_path: Path) -> None:
     frames += close(c + 17, s + 18)
     a, b, history, findings = states(write(tmp_path / "tfo.pcap", frames))
     assert (a, b, findings) == (CLIENT, SERVER, [])
+    assert history.startswith("SD")  # the SYN carried data
 
 
 def test_keepalive_zero_window_retransmission_duplicate_reorder(tmp_path: Path) -> None:
