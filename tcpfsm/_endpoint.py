@@ -24,9 +24,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from transitions import MachineError
-
 from ._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
+
+# transitions.MachineError, once the transitions engine is first used (its import is lazy)
+_MACHINE_ERRORS: tuple[type[BaseException], ...] = ()
+
+
+def _machine_for(spec: Spec) -> Any:
+    global _MACHINE_ERRORS
+    if not _MACHINE_ERRORS:
+        from transitions import MachineError
+
+        _MACHINE_ERRORS = (MachineError,)
+    return shared_machine(spec)
 from ._model import _BY_NAME, MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
 from ._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
 from ._spec import USER, Send, Spec, Transition, load_spec
@@ -118,8 +128,8 @@ class Endpoint:
         if engine not in ("transitions", "table"):
             raise ValueError(f"engine must be 'transitions' or 'table', not {engine!r}")
         self.engine = engine
-        self._machine = shared_machine(self.spec)
         self._table = compiled_table(self.spec)
+        self._machine: Any = _machine_for(self.spec) if engine == "transitions" else None
         self._state_group, self._steps_of, self._event_kind, self._timer_event = _lookups(self.spec)
         setattr(self, MODEL_ATTRIBUTE, self.spec.initial)
         self.next_iss = iss  # the ISS the next OPEN uses (then the clock decides)
@@ -266,9 +276,11 @@ class Endpoint:
             raise SpecGap(self.state, event)
         self._fired = None
         if self.engine == "transitions":
+            if self._machine is None:  # a clone switched engines
+                self._machine = _machine_for(self.spec)
             try:
                 self._machine.events[event].trigger(self, seg=seg)
-            except MachineError as exc:  # never leak the library's exception
+            except _MACHINE_ERRORS as exc:  # never leak the library's exception
                 raise TcpFsmError(f"internal state machine error: {exc}") from None
         else:
             self._fired = self._table.select(source, event, self._tcb, seg)

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from transitions import Machine
-
 from ._segment import Segment
 from ._spec import SAME, Spec, Transition, load_spec
 from ._tcb import PREDICATES, TCB
@@ -76,8 +74,10 @@ def _recorder(t: Transition) -> Callable[[Any], None]:
 
 
 @cache
-def shared_machine(spec: Spec) -> Machine:
+def shared_machine(spec: Spec) -> Any:
     """One ``transitions.Machine`` for ``spec``: every (source, event) row with its guards."""
+    from transitions import Machine  # imported when first needed: the table engine never is
+
     machine = Machine(
         model=[],
         states=list(spec.state_names),

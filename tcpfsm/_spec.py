@@ -10,14 +10,14 @@ transitions by id and may rebind guards; the merged result is validated the same
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from ._errors import Problem, SpecError
 from ._paths import schema_path, specs_dir
@@ -257,29 +257,66 @@ class Spec:
 
 # ----------------------------------------------------------------------- loading
 @cache
-def _schema() -> dict[str, Any]:
-    with open(schema_path("spec.schema.json"), encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
+def _schema_text() -> str:
+    return schema_path("spec.schema.json").read_text(encoding="utf-8")
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tcpfsm" / "schema-valid.json"
+
+
+@cache
+def _known_valid() -> set[str]:
+    """Hashes of (schema, spec text) that passed the schema: a cache of a pure function's
+    result (JSON, hashes only), so that loading a shipped spec need not import jsonschema."""
+    try:
+        return set(json.loads(_cache_file().read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
+def _remember_valid(digest: str) -> None:
+    known = _known_valid()
+    known.add(digest)
+    try:
+        path = _cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(sorted(known)[-256:]), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: validate every time
 
 
 def _read(path: Path) -> tuple[Any, list[Problem]]:
+    data, problems, _text = _read_text(path)
+    return data, problems
+
+
+def _read_text(path: Path) -> tuple[Any, list[Problem], str | None]:
+    text: str | None = None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [Problem(str(path), 0, "no such file", "give the path of a spec or a profile")]
+        return None, [Problem(str(path), 0, "no such file", "give the path of a spec or a profile")], None
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(str(path), 0, f"cannot read: {exc}", "a spec is a UTF-8 YAML file")]
+        return None, [Problem(str(path), 0, f"cannot read: {exc}", "a spec is a UTF-8 YAML file")], None
     data, problems = load_yaml(text, str(path))
     if not problems and not isinstance(data, LDict):
         problems.append(Problem(str(path), 1, "the top level is not a mapping",
                                 "a spec starts with keys like `name:`, `states:`, `transitions:`"))
         data = None
-    return data, problems
+    return data, problems, text
 
 
-def _schema_problems(data: LDict) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(_schema())
+def _schema_problems(data: LDict, text: str | None = None) -> list[Problem]:
+    digest = hashlib.sha256((_schema_text() + "\0" + text).encode()).hexdigest() if text is not None else None
+    if digest is not None and digest in _known_valid():
+        return []
+    import jsonschema  # only when a text is new (a 40 ms import)
+
+    validator = jsonschema.Draft202012Validator(json.loads(_schema_text()))
     out = []
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         path = list(err.absolute_path)
@@ -295,6 +332,8 @@ def _schema_problems(data: LDict) -> list[Problem]:
         else:
             hint = "see tcpfsm/schema/spec.schema.json"
         out.append(Problem(file, line, f"{where}: {msg}", hint))
+    if not out and digest is not None:
+        _remember_valid(digest)
     return out
 
 
@@ -398,24 +437,24 @@ def _load_profile(profile: str) -> Spec:
 @cache
 def _load_cached(path_text: str) -> Spec:
     path = Path(path_text)
-    data, problems = _read(path)
+    data, problems, text = _read_text(path)
     if data is None:
         raise SpecError(problems)
-    problems += _schema_problems(data)
+    problems += _schema_problems(data, text)
     files = [str(path)]
     profile_name = ""
     if "profile" in data:
         profile_name = str(data.get("profile"))
         base_rel = data.get("base", "../tcp.yaml")
         base_path = (path.parent / str(base_rel)).resolve()
-        base, base_problems = _read(base_path)
+        base, base_problems, base_text = _read_text(base_path)
         problems += base_problems
         if base is None:
             raise SpecError(problems)
         if "profile" in base:
             problems.append(Problem(str(base_path), 1, "a profile's base must be a base spec",
                                     "overlays do not stack; point `base:` at specs/tcp.yaml"))
-        problems += _schema_problems(base)
+        problems += _schema_problems(base, base_text)
         data = _overlay(base, data, problems)
         files.insert(0, str(base_path))
     spec = _build(data, profile_name or str(data.get("name", path.stem)), str(path), problems)

@@ -55,11 +55,15 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, file: str, problems: list
     return loader.construct_object(node, deep=True)
 
 
+# libyaml's safe loader when PyYAML was built with it (about 10x faster); the same nodes and marks
+_COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     """Parse YAML safely (no tags that build objects); return the data and the problems."""
     problems: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import dpkt
-
 LINKTYPES = {1: "ethernet", 113: "linux_sll", 276: "linux_sll2", 101: "raw", 12: "raw", 14: "raw", 0: "null",
              108: "loop", 228: "ipv4", 229: "ipv6"}
 _TCP = struct.Struct("!HHIIBBHHH")
@@ -105,7 +103,10 @@ def _pcap_records(fh: BinaryIO, name: str, order: str, unit: float) -> Iterator[
         yield sec + frac * unit, data
 
 
-def _open(fh: BinaryIO, name: str) -> tuple[Iterator[tuple[float, bytes]], int]:
+_READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, struct.error, OSError, EOFError)
+
+
+def _open(fh: BinaryIO, name: str) -> tuple[Iterator[tuple[float, bytes]], int, tuple[type[BaseException], ...]]:
     magic = fh.read(4)
     if magic in _PCAP_MAGIC:
         order, unit = _PCAP_MAGIC[magic]
@@ -113,22 +114,25 @@ def _open(fh: BinaryIO, name: str) -> tuple[Iterator[tuple[float, bytes]], int]:
         if len(header) < 20:
             raise CaptureError(name, 0, "truncated pcap file header")
         linktype = struct.unpack(order + "I", header[16:20])[0] & 0x0FFFFFFF
-        return _pcap_records(fh, name, order, unit), linktype
+        return _pcap_records(fh, name, order, unit), linktype, _READ_ERRORS
     fh.seek(0)
     if magic != b"\x0a\x0d\x0d\x0a":
         raise CaptureError(name, 0, f"not a pcap or pcapng file (magic {magic.hex() or 'empty'})")
+    import dpkt  # pcapng only: classic pcap is read here directly
+
+    errors = (*_READ_ERRORS, dpkt.Error)
     try:
         reader = dpkt.pcapng.Reader(fh)
-    except (ValueError, dpkt.NeedData, dpkt.UnpackError, struct.error) as exc:
+    except errors as exc:
         raise CaptureError(name, 0, f"unreadable pcapng header: {exc}") from None
-    return iter(reader), int(reader.datalink())
+    return iter(reader), int(reader.datalink()), errors
 
 
 def read_tcp(path: str | Path, counts: Counts) -> Iterator[TcpPacket]:
     """Yield the TCP segments of a capture, counting every packet; CaptureError on damage."""
     name = str(path)
     with open(path, "rb") as fh:
-        packets, linktype = _open(fh, name)
+        packets, linktype, errors = _open(fh, name)
         kind = LINKTYPES.get(linktype)
         number = 0
         while True:
@@ -138,7 +142,7 @@ def read_tcp(path: str | Path, counts: Counts) -> Iterator[TcpPacket]:
                 return
             except CaptureError:
                 raise
-            except (ValueError, dpkt.NeedData, dpkt.UnpackError, struct.error, OSError) as exc:
+            except errors as exc:
                 raise CaptureError(name, number + 1, f"truncated or corrupt record ({exc})") from None
             number += 1
             counts.read += 1
