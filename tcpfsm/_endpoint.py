@@ -25,6 +25,10 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from ._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
+from ._model import _BY_NAME, MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
+from ._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
+from ._spec import USER, Send, Spec, Transition, load_spec
+from ._tcb import CHECKS, TCB
 
 # transitions.MachineError, once the transitions engine is first used (its import is lazy)
 _MACHINE_ERRORS: tuple[type[BaseException], ...] = ()
@@ -37,10 +41,6 @@ def _machine_for(spec: Spec) -> Any:
 
         _MACHINE_ERRORS = (MachineError,)
     return shared_machine(spec)
-from ._model import _BY_NAME, MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
-from ._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
-from ._spec import USER, Send, Spec, Transition, load_spec
-from ._tcb import CHECKS, TCB
 
 
 @dataclass(frozen=True)
