@@ -147,6 +147,7 @@ class Transition:
     label: str = ""
     file: str = ""
     line: int = 0
+    finding: str = ""  # what a capture monitor reports when this transition is taken
 
     def target_from(self, source: str) -> str:
         return source if self.target == SAME else self.target
@@ -287,11 +288,6 @@ def _remember_valid(digest: str) -> None:
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home: validate every time
-
-
-def _read(path: Path) -> tuple[Any, list[Problem]]:
-    data, problems, _text = _read_text(path)
-    return data, problems
 
 
 def _read_text(path: Path) -> tuple[Any, list[Problem], str | None]:
@@ -643,7 +639,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
         transitions.append(Transition(
             id=tid, row=str(t.get("row", tid)), sources=sources, events=evs, guard=guard,
             target=target, actions=tuple(actions), rfc=str(t.get("rfc", "")),
-            label=str(t.get("label", "")), file=f, line=ln))
+            label=str(t.get("label", "")), file=f, line=ln, finding=str(t.get("finding", ""))))
 
     checklist = tuple((str(k), str(v)) for k, v in (data.get("checklist") or {}).items())
     raw_diagram: dict[str, Any] = data["diagram"] if isinstance(data.get("diagram"), dict) else {}

@@ -202,7 +202,7 @@ def _verdict(p: Property, search: Any, stats: Stats) -> Verdict:
             prefix, cycle, why = res
             v.verdict, v.counterexample, v.note = VIOLATED, trace_of(search, prefix), why
             if cycle:
-                v.cycle = trace_of_cycle(search, prefix, cycle)
+                v.cycle = trace_of_cycle(search, cycle)
         return v
     if finding is not None:
         path = search.path_to(finding.via[0] if finding.via else finding.state,
@@ -223,15 +223,9 @@ def _verdict(p: Property, search: Any, stats: Stats) -> Verdict:
     return v
 
 
-def trace_of_cycle(search: Search, prefix: list[tuple[str, int]], cycle: list[tuple[str, int]]) -> list[TraceStep]:
-    start = prefix[-1][1] if prefix else search.levels[0][0]
-    out = []
-    prev = start
-    for label, state in cycle:
-        out.append(_trace_step(search.sys, label, state))
-        prev = state
-    del prev
-    return out
+def trace_of_cycle(search: Search, cycle: list[tuple[str, int]]) -> list[TraceStep]:
+    """The lasso's loop: it starts where the counterexample's prefix ends."""
+    return [_trace_step(search.sys, label, state) for label, state in cycle]
 
 
 __all__ = ["HOLDS", "INCONCLUSIVE", "VIOLATED", "Channel", "Report", "TraceStep", "Verdict", "check"]

@@ -15,7 +15,6 @@ def counterexample_chart(report: Any, verdict: Any) -> Chart:
     # segments in flight: per channel, a queue of (label, row it was sent at)
     flight: dict[str, list[tuple[str, int]]] = {"AB": [(x, 0) for x in init.ab] if init else [],
                                                  "BA": [(x, 0) for x in init.ba] if init else []}
-    prev = init
     states = {"A": init.a if init else "", "B": init.b if init else ""}
     steps = list(verdict.counterexample or []) + list(verdict.cycle or [])
     for row, st in enumerate(steps, 1):
@@ -47,6 +46,4 @@ def counterexample_chart(report: Any, verdict: Any) -> Chart:
                 chart.marks.append(Mark(end, row, now, "state"))
         if st.transitions:
             chart.marks.append(Mark(who if who in ("A", "B") else "A", row, ", ".join(st.transitions), "rule"))
-        prev = st
-    del prev
     return chart

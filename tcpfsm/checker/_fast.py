@@ -23,16 +23,13 @@ import numpy as np
 
 from ._local import Result
 from ._properties import Property, step_matches
-from ._search import Finding, Stats, System, end_of_level, peak_rss_mib
+from ._search import EVENT_NAME, TIMERS, Finding, Stats, System, end_of_level, peak_rss_mib
+from ._search import USER_CALLS as USER_MOVES
+
+TIMER_MOVES = TIMERS
 
 U64 = np.uint64
 
-
-USER_MOVES = ("close", "abort", "send")
-TIMER_MOVES = ("retransmit", "time_wait", "user")
-# the event names the plain search gives history rules (System.successors)
-EVENT_NAME = {"close": "close", "abort": "abort", "send": "connect", "retransmit": "timeout",
-              "time_wait": "tw", "user": "user_timeout"}
 
 
 class Unsupported(Exception):
@@ -250,7 +247,7 @@ class FastSearch:
             f["len_" + name] = length
         return f
 
-    def expand(self, F: np.ndarray, with_sources: bool = False) -> tuple[list[tuple[str, np.ndarray, np.ndarray]],
+    def expand(self, F: np.ndarray) -> tuple[list[tuple[str, np.ndarray, np.ndarray]],
                                                                             np.ndarray, list[tuple[str, np.ndarray]]]:
         """Successors of every state of F, per event: (label, successor array, source index)."""
         f = self._fields(F)
@@ -468,10 +465,6 @@ class FastSearch:
                 break
 
     # ------------------------------------------------------------ traces
-    @property
-    def levels_py(self) -> list[list[int]]:
-        return [[self.init_py]]
-
     def path_to(self, target_py: int, depth: int) -> list[tuple[str, int]]:
         target = U64(self.encode_py(target_py))
         path: list[tuple[str, int]] = []

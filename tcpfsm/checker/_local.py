@@ -154,7 +154,7 @@ class LocalModel:
         if rows and not all(t.error for t in rows):
             ep = self.restore(lid)
             try:
-                sent = getattr(ep, {"close": "close", "abort": "abort", "send": "send"}[call])()
+                sent = getattr(ep, call)()
             except UserCallError:
                 sent = None
             # SEND is an environment event only where it opens (the RFC's SEND in LISTEN)

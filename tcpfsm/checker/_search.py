@@ -56,7 +56,11 @@ class Config:
     progress: Callable[[dict[str, Any]], None] | None = None
 
 
-USER_CALLS = ("close", "abort", "send")
+USER_CALLS = ("close", "abort", "send")  # environment calls (SEND only where it opens)
+TIMERS = ("retransmit", "time_wait", "user")
+# the event names both engines give moves (labels and history rules): CLOSE_A, CONNECT_B, TW_A, ...
+EVENT_NAME = {"close": "close", "abort": "abort", "send": "connect", "retransmit": "timeout",
+              "time_wait": "tw", "user": "user_timeout"}
 
 
 class System:
@@ -178,11 +182,12 @@ class System:
                 res = lm.receive(me, sid)
                 emit("recv" if i == 0 else f"recv{i}", res, inq[:i] + inq[i + 1:], sid)
             for call in USER_CALLS:
-                emit({"send": "connect"}.get(call, call), lm.user(me, call), inq)
-            if not self.count_rtx or rx < R:
-                emit("timeout", lm.timer(me, "retransmit"), inq, rtx_inc=self.count_rtx)
-            emit("tw", lm.timer(me, "time_wait"), inq)
-            emit("user_timeout", lm.timer(me, "user"), inq)
+                emit(EVENT_NAME[call], lm.user(me, call), inq)
+            for timer in TIMERS:
+                if timer == "retransmit" and self.count_rtx and rx >= R:
+                    continue
+                emit(EVENT_NAME[timer], lm.timer(me, timer), inq,
+                     rtx_inc=self.count_rtx and timer == "retransmit")
         if ch.lossy:
             for name, q in (("AB", ab), ("BA", ba)):
                 for i in (range(len(q)) if ch.reordering else range(min(1, len(q)))):

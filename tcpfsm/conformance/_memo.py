@@ -75,8 +75,9 @@ class MemoMonitor:
         k4 = (a, b) if a <= b else (b, a)
         t = self.active.get(k4)
         if t is not None and flags & SYN and not flags & ACK and self._ended(t):
-            if self._finished_after_flush(t):
-                self._finalize(t)
+            final = self._final(t)
+            if final["_finished"]:
+                self._finalize(t, final)
                 del self.active[k4]
                 t = None
             else:  # as the plain monitor does: what was in flight arrives, and the connection goes on
@@ -144,10 +145,6 @@ class MemoMonitor:
         t.prefix = []
         t.node = None  # the replayed path is already in the trie; a new one starts from here unknown
 
-    def _finished_after_flush(self, t: Track) -> bool:
-        summary = self._final(t)
-        return bool(summary["_finished"])
-
     def _final(self, t: Track) -> dict[str, Any]:
         """The connection's summary after the end-of-capture flush (cached per trie node).
 
@@ -181,8 +178,8 @@ class MemoMonitor:
             node.final = d
         return d
 
-    def _finalize(self, t: Track) -> None:
-        d = dict(self._final(t))
+    def _finalize(self, t: Track, final: dict[str, Any] | None = None) -> None:
+        d = dict(final if final is not None else self._final(t))
         d.pop("_finished", None)
         d["id"], d["first_packet"], d["last_packet"] = t.id, t.first_packet, t.last_packet
         d["endpoints"] = [dict(d["endpoints"][0], addr=t.orig[0], port=t.orig[1]),

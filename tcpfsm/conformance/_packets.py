@@ -1,9 +1,11 @@
-"""Reading captures: pcap and pcapng through dpkt, link layers, IPv4/IPv6, TCP headers.
+"""Reading captures: pcap and pcapng, link layers, IPv4/IPv6, TCP headers.
 
-dpkt is used for the file formats (pure Python, maintained, and an order of magnitude faster
-than scapy's packet objects); the link, IP and TCP headers are read with ``struct`` here, so a
-packet costs a few slices, not an object tree. Every packet read is either a TCP segment or
-skipped with a reason; a damaged file stops with the packet number and what was read so far.
+Classic pcap is read here directly (a simple format, and a damaged record is caught at its
+number); pcapng through dpkt (pure Python, maintained, and an order of magnitude faster than
+scapy's packet objects). The link, IP and TCP headers are read with ``struct``, so a packet
+costs a few slices, not an object tree (``_vectorparse`` does the same for whole chunks).
+Every packet read is either a TCP segment or skipped with a reason; a damaged file stops with
+the packet number and what was read so far.
 """
 
 from __future__ import annotations
