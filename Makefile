@@ -2,13 +2,14 @@
 #   make demo   install everything, validate the specs, simulate the handshake and the close,
 #               render the diagrams (into out/; the committed ones live in diagrams/), run the checker
 #   make bench  the benchmarks (installs SPIN, gcc and minicheck; musil needs a Python 3.12)
-#   make test   install what the tests need, run the whole suite (pytest, ruff, mypy)
+#   make test   install what the tests need, run the whole suite (pytest, ruff, mypy, the wheel installed
+#               in a fresh venv outside the checkout)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 APT_PACKAGES := graphviz tcpdump
 
-.PHONY: demo test install system-deps lint typecheck bench clean
+.PHONY: demo test install system-deps lint typecheck bench clean wheel-check
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -28,8 +29,13 @@ system-deps:
 	  else echo "not root: run 'sudo apt-get install$$missing' first" >&2; exit 2; fi; \
 	fi
 
-install: $(BIN)/python system-deps
+# reinstalled only when pyproject.toml changes (the stamp is newer otherwise)
+STAMP := $(VENV)/.installed
+$(STAMP): pyproject.toml | $(BIN)/python
 	@$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/python system-deps $(STAMP)
 
 demo: install
 	$(BIN)/tcpfsm spec validate --all
@@ -42,7 +48,7 @@ demo: install
 	$(BIN)/tcpfsm check --lossy --property I3 --trace-out out/half-open.svg -q; test $$? -eq 1
 	$(BIN)/tcpfsm check --when-full drop --property syn_sent_resolves --property eventually_closed -q
 	$(BIN)/tcpfsm check --model reference -k 5 -r 3 --lossy --property I1 --property I2
-	$(BIN)/tcpfsm replay tests/data/traces/client.jsonl
+	$(BIN)/tcpfsm replay "$$($(BIN)/tcpfsm samples client.jsonl)"
 	$(BIN)/tcpfsm monitor tests/data/traces/simultaneous_close.at_a.pcap --profile linux
 	@echo "== the same Linux capture under plain RFC 9293: expected a finding (exit 1) =="
 	$(BIN)/tcpfsm monitor tests/data/traces/close_with_unread_data_v4.pcap; test $$? -eq 1
@@ -58,6 +64,11 @@ test: install
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check tcpfsm tests benchmarks
 	$(BIN)/mypy
+	PYTHON=$(BIN)/python bash .ci/wheel-smoke
+
+# the built wheel in a fresh venv outside the checkout (and with pip --target), run from /tmp
+wheel-check: install
+	PYTHON=$(BIN)/python bash .ci/wheel-smoke
 
 bench: install
 	@command -v spin >/dev/null && command -v gcc >/dev/null || { apt-get update -qq && \

@@ -1,26 +1,32 @@
 """tcpfsm: TCP's connection lifecycle (RFC 9293) as an executable, checkable, drawable spec.
 
-The spec in ``specs/`` is the one source of truth; this package loads it
-(:func:`load_spec`), runs it (:class:`Endpoint`, a sans-IO endpoint driven by the
-``transitions`` library) and offers helpers for tests (:mod:`tcpfsm.testing`).
+The spec in ``specs/`` is the one source of truth. The package is housed as its pipeline,
+each layer depending only on those below it::
+
+    base -> spec -> runtime -> checker | conformance | render -> cli
+
+This module re-exports the public API: load a spec (:func:`load_spec`,
+:func:`resolve_spec`), run it (:class:`Endpoint`, a sans-IO endpoint driven by the
+``transitions`` library; :class:`EndpointPair`, two of them and a network), and, with the
+extras installed, check it (:mod:`tcpfsm.checker`), monitor captures
+(:mod:`tcpfsm.conformance`) and draw it (:mod:`tcpfsm.render`).
 """
 
-from ._endpoint import Endpoint, Notice, Step
-from ._errors import (
+from tcpfsm.base import (
     ConnectionClosing,
     ConnectionDoesNotExist,
     ConnectionExists,
+    Flags,
     Problem,
+    Segment,
     SpecError,
     SpecGap,
     TcpFsmError,
     TimerNotArmed,
     UserCallError,
 )
-from ._model import State, state_of
-from ._segment import Flags, Segment
-from ._spec import Spec, Transition, available_profiles, load_spec
-from ._tcb import TCB
+from tcpfsm.runtime import TCB, Endpoint, EndpointPair, Notice, State, Step, TraceEvent, state_of
+from tcpfsm.spec import Spec, Transition, available_profiles, load_spec, resolve_spec
 
 __version__ = "0.1.0"
 
@@ -30,6 +36,7 @@ __all__ = [
     "ConnectionDoesNotExist",
     "ConnectionExists",
     "Endpoint",
+    "EndpointPair",
     "Flags",
     "Notice",
     "Problem",
@@ -41,9 +48,11 @@ __all__ = [
     "Step",
     "TcpFsmError",
     "TimerNotArmed",
+    "TraceEvent",
     "Transition",
     "UserCallError",
     "available_profiles",
     "load_spec",
+    "resolve_spec",
     "state_of",
 ]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tcpfsm import available_profiles, load_spec
-from tcpfsm._scenarios import load_scenarios, run_scenario
+from tcpfsm.runtime import run_scenario
+from tcpfsm.spec import load_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = available_profiles()

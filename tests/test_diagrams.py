@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from tcpfsm import available_profiles, load_spec
-from tcpfsm._diagrams import catalogue, render, stale
-from tcpfsm._render_sequence import chart_dot
-from tcpfsm._render_state import CLIENT, SERVER, STYLES, node_id, to_dot, to_mermaid
-from tcpfsm._scenarios import load_scenarios, run_scenario, scenario_chart
 from tcpfsm.cli import main
+from tcpfsm.render import catalogue, render, stale
+from tcpfsm.render._sequence import chart_dot
+from tcpfsm.render._state import CLIENT, SERVER, STYLES, node_id, to_dot, to_mermaid
+from tcpfsm.render._trace import scenario_chart
+from tcpfsm.runtime import run_scenario
+from tcpfsm.spec import load_scenarios
 
 from .conftest import ROOT
 
@@ -159,11 +161,9 @@ def test_check_fails_after_a_spec_edit(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "diagrams", tmp_path / "diagrams")
     spec = tmp_path / "specs" / "tcp.yaml"
     spec.write_text(spec.read_text().replace('label: "2MSL timeout"', 'label: "2 MSL expired"'))
-    env = dict(os.environ, TCPFSM_SPECS_DIR=str(tmp_path / "specs"))
-    cmd = [sys.executable, "-m", "tcpfsm.cli", "diagram", "--check"]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    cmd = [sys.executable, "-m", "tcpfsm", "diagram", "--check", "-o", str(tmp_path / "diagrams")]
+    done = subprocess.run([*cmd, "--specs", str(tmp_path / "specs")], capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
     assert "tcp-rfc9293-normal.dot" in done.stderr and "regenerate with" in done.stderr
-    clean = subprocess.run(cmd, env=dict(os.environ, TCPFSM_SPECS_DIR=str(ROOT / "specs")),
-                           capture_output=True, text=True, check=False)
+    clean = subprocess.run([*cmd, "--specs", str(ROOT / "specs")], capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stderr

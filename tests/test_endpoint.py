@@ -18,7 +18,8 @@ from tcpfsm import (
     UserCallError,
     load_spec,
 )
-from tcpfsm._scenarios import load_scenarios, run_scenario
+from tcpfsm.runtime import run_scenario
+from tcpfsm.spec import load_scenarios
 from tcpfsm.testing import EndpointPair
 
 from .conftest import PROFILES, endpoints_by_state

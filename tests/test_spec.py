@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tcpfsm import SpecError, load_spec
-from tcpfsm._spec import arrival_events, exclusive
-from tcpfsm.cli import checklist_rows
+from tcpfsm.spec import checklist_rows
+from tcpfsm.spec._checks import arrival_events, exclusive
 
 from .conftest import ROOT
 

@@ -16,7 +16,7 @@ from hypothesis.stateful import (
 )
 
 from tcpfsm import Flags, State, Step, UserCallError
-from tcpfsm._segment import seq_add, seq_lt
+from tcpfsm.base._segment import seq_add, seq_lt
 from tcpfsm.testing import EndpointPair
 
 # Events after which an active close may legitimately skip TIME-WAIT (RST, ABORT, timeouts).

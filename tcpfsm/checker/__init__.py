@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import Problem, SpecError
-from .._paths import specs_dir
-from .._spec import Spec, load_spec
-from ._fast import FastSearch, Unsupported
-from ._liveness import check_leads_to
-from ._properties import Property, PropertyFile, load_properties
-from ._search import Channel, Config, Search, Stats, System, event_class
+from tcpfsm.base._errors import Problem, SpecError
+from tcpfsm.base._resources import specs_dir
+from tcpfsm.checker._fast import FastSearch, Unsupported
+from tcpfsm.checker._liveness import check_leads_to
+from tcpfsm.checker._properties import Property, PropertyFile, load_properties
+from tcpfsm.checker._search import Channel, Config, Search, Stats, System, event_class, progress_printer
+from tcpfsm.spec import Spec, load_spec, resolve_spec
 
 HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
 
@@ -96,21 +96,17 @@ class Report:
         }
 
 
-def _resolve(model: str | None, spec: Spec | None, spec_file: str | Path | None, profile: str | None,
-             props: PropertyFile) -> tuple[str, Spec, dict[str, str], tuple[str, ...]]:
-    if model is not None:
-        if model not in props.models:
-            raise SpecError([Problem(props.file, 0, f"unknown model {model!r}",
-                                     f"models: {', '.join(props.models)}")])
-        m = props.models[model]
-        if m.spec:
-            spec = load_spec(specs_dir() / m.spec)
-        else:
-            spec = spec or load_spec(spec_file, profile=profile) if spec_file else load_spec(profile=profile)
-        return model, spec, m.open, m.properties
-    m = props.models["tcp"]
-    spec = spec or (load_spec(spec_file) if spec_file else load_spec(profile=profile))
-    return "tcp", spec, m.open, m.properties
+def _resolve(model: str | None, spec: Spec, props: PropertyFile) -> tuple[str, Spec, dict[str, str], tuple[str, ...]]:
+    """The model to compose: a named model of the property file (with its own spec, if it names
+    one), else the ``tcp`` composition of the spec the caller chose."""
+    name = model or "tcp"
+    if name not in props.models:
+        raise SpecError([Problem(props.file, 0, f"unknown model {name!r}", f"models: {', '.join(props.models)}")])
+    m = props.models[name]
+    if model is not None and m.spec:
+        base = Path(props.file).parent
+        spec = load_spec(base / m.spec if (base / m.spec).is_file() else specs_dir() / m.spec)
+    return name, spec, m.open, m.properties
 
 
 def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str | Path | None = None,
@@ -118,12 +114,21 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
           duplicating: bool = False, reordering: bool = False, when_full: str = "block",
           properties: list[str] | None = None, max_states: int | None = None, max_depth: int | None = None,
           timeout: float | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
-          engine: str = "auto", b_opens: str | None = None) -> Report:
-    """Explore every interleaving and check the properties; see ``specs/properties.yaml``."""
-    probe = spec or (load_spec(spec_file) if spec_file else load_spec(profile=profile)) if model is None else None
-    states = probe.state_names if probe else load_spec().state_names
-    props = load_properties(states=states)
-    name, the_spec, opening, default_props = _resolve(model, spec, spec_file, profile, props)
+          engine: str = "auto", b_opens: str | None = None,
+          properties_file: str | Path | None = None) -> Report:
+    """Explore every interleaving and check the properties; see ``specs/properties.yaml``.
+
+    The spec is chosen as everywhere (:func:`tcpfsm.spec.resolve_spec`): ``spec``, a
+    ``spec_file`` or a ``profile``; a ``model`` of the property file may name its own spec.
+    ``properties_file`` is a property file of the user's (default: the shipped one).
+    """
+    chosen_spec = resolve_spec(spec, file=spec_file, profile=profile)
+    props_path = Path(properties_file) if properties_file is not None else None
+    probe = load_properties(props_path, states=()) if model is not None else None
+    model_spec = probe.models.get(model) if probe is not None and model is not None else None
+    states = chosen_spec.state_names if model_spec is None or not model_spec.spec else ()
+    props = load_properties(props_path, states=states)
+    name, the_spec, opening, default_props = _resolve(model, chosen_spec, props)
     wanted = list(properties or default_props)
     unknown = [p for p in wanted if p not in props.properties]
     if unknown:
@@ -228,4 +233,5 @@ def trace_of_cycle(search: Search, cycle: list[tuple[str, int]]) -> list[TraceSt
     return [_trace_step(search.sys, label, state) for label, state in cycle]
 
 
-__all__ = ["HOLDS", "INCONCLUSIVE", "VIOLATED", "Channel", "Report", "TraceStep", "Verdict", "check"]
+__all__ = ["HOLDS", "INCONCLUSIVE", "VIOLATED", "Channel", "Report", "TraceStep", "Verdict", "check",
+           "progress_printer"]

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ._local import Result
-from ._properties import Property, step_matches
-from ._search import EVENT_NAME, TIMERS, Finding, Stats, System, end_of_level, peak_rss_mib
-from ._search import USER_CALLS as USER_MOVES
+from tcpfsm.checker._local import Result
+from tcpfsm.checker._properties import Property, step_matches
+from tcpfsm.checker._search import EVENT_NAME, TIMERS, Finding, Stats, System, end_of_level, peak_rss_mib
+from tcpfsm.checker._search import USER_CALLS as USER_MOVES
 
 TIMER_MOVES = TIMERS
 

@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ._properties import Property, compile_predicate
+from tcpfsm.checker._properties import Property, compile_predicate
 
 if TYPE_CHECKING:
-    from ._search import Search
+    from tcpfsm.checker._search import Search
 
 Path = list[tuple[str, int]]
 

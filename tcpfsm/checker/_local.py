@@ -18,12 +18,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
-from .._endpoint import Endpoint
-from .._errors import UserCallError
-from .._model import MODEL_ATTRIBUTE
-from .._segment import Flags, Segment
-from .._spec import Spec
-from .._tcb import TCB
+from tcpfsm.base._errors import UserCallError
+from tcpfsm.base._segment import Flags, Segment
+from tcpfsm.runtime._endpoint import Endpoint
+from tcpfsm.runtime._machine import MODEL_ATTRIBUTE
+from tcpfsm.runtime._tcb import TCB
+from tcpfsm.spec import Spec
 
 # Guards whose predicates read only the control bits and the passive flag.
 CONTROL_PREDICATES = frozenset({"passive", "ack_set", "fin_follows"})

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import Problem, SpecError
-from .._paths import specs_dir
-from .._segment import Flags
-from .._yaml import LDict, line_of, load_yaml
+from tcpfsm.base._errors import Problem, SpecError
+from tcpfsm.base._resources import specs_dir
+from tcpfsm.base._segment import Flags
+from tcpfsm.base._yaml import LDict, line_of, load_yaml
 
 KINDS = ("invariant", "reach", "step", "deadlock", "leads_to")
 FAIRNESS = ("deliver", "timer", "user", "loss")

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._segment import Flags
-from .._spec import Spec
-from ._local import LocalModel, Result
-from ._properties import History, Property, View, compile_predicate, step_matches
+from tcpfsm.base._segment import Flags
+from tcpfsm.checker._local import LocalModel, Result
+from tcpfsm.checker._properties import History, Property, View, compile_predicate, step_matches
+from tcpfsm.spec import Spec
 
 SEG_BITS = 8
 SEG_MASK = (1 << SEG_BITS) - 1

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._spec import Spec, load_spec
-from ._memo import MemoMonitor
-from ._monitor import Connection, Finding, Monitor
-from ._packets import CaptureError, Counts, TcpPacket, read_tcp
-from ._replay import ReplayReport, replay
-from ._vectorparse import feed_tcp_bulk
+from tcpfsm.conformance._memo import MemoMonitor
+from tcpfsm.conformance._monitor import Connection, Finding, Monitor
+from tcpfsm.conformance._packets import CaptureError, Counts, TcpPacket, read_tcp
+from tcpfsm.conformance._replay import ReplayReport, replay
+from tcpfsm.conformance._vectorparse import feed_tcp_bulk
+from tcpfsm.spec import Spec, load_spec
 
 
 @dataclass

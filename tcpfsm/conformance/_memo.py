@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from .._spec import Spec
-from ._monitor import ACK, FIN, RST, SYN, Connection, Monitor, Side, _record_step
-from ._packets import TcpPacket
+from tcpfsm.conformance._monitor import ACK, FIN, RST, SYN, Connection, Monitor, Side, _record_step
+from tcpfsm.conformance._packets import TcpPacket
+from tcpfsm.spec import Spec
 
 MOD = 1 << 32
 

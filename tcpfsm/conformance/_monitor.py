@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from .._endpoint import Endpoint, Step
-from .._errors import TcpFsmError, UserCallError
-from .._model import MODEL_ATTRIBUTE
-from .._segment import Flags, Segment, flags_of, seq_add, seq_le, seq_lt
-from .._spec import Spec
-from ._packets import TcpPacket
+from tcpfsm.base._errors import TcpFsmError, UserCallError
+from tcpfsm.base._segment import Flags, Segment, flags_of, seq_add, seq_le, seq_lt
+from tcpfsm.conformance._packets import TcpPacket
+from tcpfsm.runtime._endpoint import Endpoint, Step
+from tcpfsm.runtime._machine import MODEL_ATTRIBUTE
+from tcpfsm.spec import Spec
 
 SYN, ACK, FIN, RST, PSH = (int(f) for f in (Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH))
 CTL = SYN | FIN | RST | ACK

@@ -10,12 +10,12 @@ from typing import Any
 
 import jsonschema
 
-from .._endpoint import Endpoint
-from .._errors import Problem, SpecError, TcpFsmError, UserCallError
-from .._model import state_of
-from .._paths import schema_path
-from .._segment import Flags, Segment
-from .._spec import Spec, load_spec
+from tcpfsm.base._errors import Problem, SpecError, TcpFsmError, UserCallError
+from tcpfsm.base._resources import schema_path
+from tcpfsm.base._segment import Flags, Segment
+from tcpfsm.runtime._endpoint import Endpoint
+from tcpfsm.runtime._machine import state_of
+from tcpfsm.spec import Spec, load_spec
 
 
 @cache

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._packets import _PCAP_MAGIC, LINKTYPES, MAX_RECORD, CaptureError, Counts, TcpPacket, _parse
+from tcpfsm.conformance._packets import _PCAP_MAGIC, LINKTYPES, MAX_RECORD, CaptureError, Counts, TcpPacket, _parse
 
 
 def _be16(b: np.ndarray, pos: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._render_sequence import Chart, Mark, Message
+from tcpfsm.render._sequence import Chart, Mark, Message
 
 
 def counterexample_chart(report: Any, verdict: Any) -> Chart:

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from ._errors import Problem
+from tcpfsm.base._errors import Problem
 
 
 class LDict(dict[str, Any]):

@@ -1,8 +1,8 @@
 """The transmission control block (RFC 9293 §3.3.1) and the named predicates over it.
 
-Guards in a spec name one of the predicates in ``PREDICATES``; checks of the arrival
-steps name one of ``CHECKS``. Each is a plain function of (TCB, segment): nothing in a
-spec is ever evaluated as code.
+Guards in a spec name a predicate, and arrival steps a check, of the vocabulary
+(:mod:`tcpfsm.spec._vocabulary`); each is bound here to a plain function of (TCB, segment)
+by a decorator that refuses undeclared names. Nothing in a spec is ever evaluated as code.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ._segment import Flags, Segment, seq_add, seq_between, seq_le, seq_lt
+from tcpfsm.base._segment import Flags, Segment, seq_add, seq_between, seq_le, seq_lt
+from tcpfsm.spec import _vocabulary as vocabulary
+from tcpfsm.spec._vocabulary import Registry
 
 _FIN, _SYN, _RST, _ACK = (int(f) for f in (Flags.FIN, Flags.SYN, Flags.RST, Flags.ACK))
 
@@ -49,76 +51,97 @@ class TCB:
 
 Predicate = Callable[[TCB, Segment], bool]
 
+# one implementation per declared name (tcpfsm.spec._vocabulary); complete() checks at import
+predicate: Registry[Predicate] = Registry("predicate", vocabulary.PREDICATES)
+check: Registry[Predicate] = Registry("check", vocabulary.CHECKS)
 
+
+@predicate("ack_set")
 def _ack_set(t: TCB, s: Segment) -> bool:
     return bool(s.bits & _ACK)
 
 
+@predicate("ack_acceptable")
 def _ack_acceptable(t: TCB, s: Segment) -> bool:
     # §3.10.7.3 / §3.10.7.4 fifth: SND.UNA < SEG.ACK =< SND.NXT
     return bool(s.bits & _ACK) and seq_lt(t.snd_una, s.ack) and seq_le(s.ack, t.snd_nxt)
 
 
+@predicate("ack_above_snd_nxt")
 def _ack_above_snd_nxt(t: TCB, s: Segment) -> bool:
     return seq_lt(t.snd_nxt, s.ack)
 
 
+@predicate("ack_outside_5961_window")
 def _ack_outside_5961_window(t: TCB, s: Segment) -> bool:
     # RFC 5961 §5: acceptable iff SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT
     low = seq_add(t.snd_una, -t.max_snd_wnd)
     return not (seq_le(low, s.ack) and seq_le(s.ack, t.snd_nxt))
 
 
+@predicate("acks_our_fin")
 def _acks_our_fin(t: TCB, s: Segment) -> bool:
     return t.fin_sent and bool(s.bits & _ACK) and s.ack == t.snd_nxt
 
 
+@predicate("fin_acked")
 def _fin_acked(t: TCB, s: Segment) -> bool:
     return t.fin_sent and t.snd_una == t.snd_nxt
 
 
+@predicate("fin_follows")
 def _fin_follows(t: TCB, s: Segment) -> bool:
     return bool(s.bits & _FIN)
 
 
+@predicate("passive")
 def _passive(t: TCB, s: Segment) -> bool:
     return t.passive
 
 
+@predicate("seq_in_window")
 def _seq_in_window(t: TCB, s: Segment) -> bool:
     if t.rcv_wnd == 0:
         return s.seq == t.rcv_nxt
     return seq_between(t.rcv_nxt, s.seq, seq_add(t.rcv_nxt, t.rcv_wnd))
 
 
+@predicate("seq_exact")
 def _seq_exact(t: TCB, s: Segment) -> bool:
     return s.seq == t.rcv_nxt
 
 
+@predicate("completes_simultaneous_open")
 def _completes_simultaneous_open(t: TCB, s: Segment) -> bool:
     return s.has(Flags.SYN | Flags.ACK) and t.syn_received and s.seq == t.irs and _ack_acceptable(t, s)
 
 
+@predicate("fin_retransmitted")
 def _fin_retransmitted(t: TCB, s: Segment) -> bool:
     return bool(s.bits & _FIN) and t.fin_received and seq_add(s.seq, s.seg_len) == t.rcv_nxt
 
 
+@predicate("syn_beyond_old")
 def _syn_beyond_old(t: TCB, s: Segment) -> bool:
     return (s.bits & (_SYN | _ACK)) == _SYN and seq_lt(t.rcv_nxt, s.seq)
 
 
+@predicate("data_queued")
 def _data_queued(t: TCB, s: Segment) -> bool:
     return t.queued > 0
 
 
+@predicate("data_unread")
 def _data_unread(t: TCB, s: Segment) -> bool:
     return t.unread > 0
 
 
+@predicate("retries_exhausted")
 def _retries_exhausted(t: TCB, s: Segment) -> bool:
     return t.retries >= t.max_retries
 
 
+@check("unacceptable")
 def _unacceptable(t: TCB, s: Segment) -> bool:
     """RFC 9293 §3.10.7.4 Table 6: the four cases of segment acceptability."""
     seg_len = s.seg_len
@@ -131,50 +154,10 @@ def _unacceptable(t: TCB, s: Segment) -> bool:
     return not (seq_between(t.rcv_nxt, s.seq, end) or seq_between(t.rcv_nxt, last, end))
 
 
+@check("has_payload")
 def _has_payload(t: TCB, s: Segment) -> bool:
     return s.length > 0
 
 
-PREDICATES: dict[str, Predicate] = {
-    "ack_set": _ack_set,
-    "ack_acceptable": _ack_acceptable,
-    "ack_above_snd_nxt": _ack_above_snd_nxt,
-    "ack_outside_5961_window": _ack_outside_5961_window,
-    "acks_our_fin": _acks_our_fin,
-    "fin_acked": _fin_acked,
-    "fin_follows": _fin_follows,
-    "passive": _passive,
-    "seq_in_window": _seq_in_window,
-    "seq_exact": _seq_exact,
-    "completes_simultaneous_open": _completes_simultaneous_open,
-    "fin_retransmitted": _fin_retransmitted,
-    "syn_beyond_old": _syn_beyond_old,
-    "data_queued": _data_queued,
-    "retries_exhausted": _retries_exhausted,
-    "data_unread": _data_unread,
-}
-
-CHECKS: dict[str, Predicate] = {
-    "unacceptable": _unacceptable,
-    "has_payload": _has_payload,
-}
-
-# Effects a transition may name as an action; the Endpoint implements each one.
-EFFECTS: dict[str, str] = {
-    "choose_iss": "choose the ISS; SND.UNA = SND.NXT = ISS",
-    "record_syn": "IRS = SEG.SEQ, RCV.NXT = SEG.SEQ+1, take the peer's window",
-    "mark_passive": "remember the passive OPEN (MUST-11)",
-    "mark_active": "the connection turns active",
-    "accept_ack": "SND.UNA = SEG.ACK when it advances; update the send window",
-    "take_fin": "RCV.NXT += 1 for the peer's FIN",
-    "accept_data": "deliver the payload, RCV.NXT += SEG.LEN",
-    "queue_data": "queue the SEND until the connection is established",
-    "send_queued": "segmentize the queued SENDs (and a deferred CLOSE)",
-    "defer_close": "queue the CLOSE until the connection is established",
-    "flush": "flush the retransmission and send queues",
-    "delete_tcb": "delete the TCB",
-    "reset_for_listen": "forget the peer, keep listening",
-    "new_incarnation": "start a new incarnation of the connection from TIME-WAIT",
-    "retransmit": "resend the oldest unacknowledged segment",
-    "return": "stop processing this segment (the RFC's \"and return\")",
-}
+PREDICATES: dict[str, Predicate] = predicate.complete()
+CHECKS: dict[str, Predicate] = check.complete()

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import graphviz
 
-from ._errors import TcpFsmError
-from ._paths import specs_dir
-from ._render_sequence import chart_dot
-from ._render_state import diff_dot, to_dot, to_mermaid
-from ._scenarios import load_scenarios, run_scenario, scenario_chart
-from ._spec import available_profiles, load_spec
+from tcpfsm.base._errors import TcpFsmError
+from tcpfsm.base._resources import checkout_dir
+from tcpfsm.render._sequence import chart_dot
+from tcpfsm.render._state import diff_dot, to_dot, to_mermaid
+from tcpfsm.render._trace import scenario_chart
+from tcpfsm.runtime import run_scenario
+from tcpfsm.spec import Spec, available_profiles, load_scenarios, load_spec
 
 # The seed note's scenarios, drawn as sequence charts.
 CHART_SCENARIOS = ("handshake", "close", "simultaneous-open", "simultaneous-close", "time-wait-retransmitted-fin")
@@ -32,21 +33,35 @@ class Diagram:
 
 
 def diagrams_dir() -> Path:
-    return specs_dir().parent / "diagrams"
+    """The checkout's committed ``diagrams/`` folder (an installed package has none: give -o)."""
+    root = checkout_dir()
+    if root is None:
+        raise TcpFsmError("no diagrams/ folder: tcpfsm is not running from its source checkout; "
+                          "give the folder to check with -o DIR")
+    return root / "diagrams"
 
 
-def catalogue() -> list[Diagram]:
-    """Every committed diagram, freshly generated from the specs."""
+def catalogue(specs: Path | None = None) -> list[Diagram]:
+    """Every committed diagram, freshly generated from the shipped specs, or from ``specs``: a
+    folder laid out like them (``profiles/*.yaml``, ``scenarios.yaml``)."""
     out: list[Diagram] = []
-    for profile in available_profiles():
-        spec = load_spec(profile=profile)
+    folder = specs
+    profiles = sorted(p.stem for p in (folder / "profiles").glob("*.yaml")) if folder else available_profiles()
+
+    def spec_of(profile: str) -> Spec:
+        return load_spec(folder / "profiles" / f"{profile}.yaml") if folder else load_spec(profile=profile)
+
+    for profile in profiles:
+        spec = spec_of(profile)
         out.append(Diagram(f"tcp-{profile}-all", to_dot(spec, only="all"), "dot"))
         out.append(Diagram(f"tcp-{profile}-normal", to_dot(spec, only="normal"), "dot"))
-    out.append(Diagram("diff-rfc793-rfc9293", diff_dot(load_spec(profile="rfc793"), load_spec()), "dot"))
-    out.append(Diagram("tcp-rfc9293", to_mermaid(load_spec(), only="all"), "mermaid"))
-    scenarios = load_scenarios()
+    default = spec_of("rfc9293")
+    out.append(Diagram("diff-rfc793-rfc9293", diff_dot(spec_of("rfc793"), default), "dot"))
+    out.append(Diagram("tcp-rfc9293", to_mermaid(default, only="all"), "mermaid"))
+    scenarios = load_scenarios(folder / "scenarios.yaml" if folder else None)
     for name in CHART_SCENARIOS:
-        out.append(Diagram(f"seq-{name}", chart_dot(scenario_chart(run_scenario(scenarios[name]))), "dot"))
+        run = run_scenario(scenarios[name], default)
+        out.append(Diagram(f"seq-{name}", chart_dot(scenario_chart(run)), "dot"))
     return out
 
 
@@ -61,11 +76,11 @@ def render(dot_text: str, fmt: str) -> bytes:
     return data
 
 
-def write_all(outdir: Path, *, progress: bool = False) -> list[Path]:
+def write_all(outdir: Path, *, progress: bool = False, specs: Path | None = None) -> list[Path]:
     """Write every diagram's text and its renders into ``outdir``."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    for d in catalogue():
+    for d in catalogue(specs):
         if d.kind == "mermaid":
             path = outdir / f"{d.stem}.mmd"
             path.write_text(d.text, encoding="utf-8")
@@ -83,10 +98,10 @@ def write_all(outdir: Path, *, progress: bool = False) -> list[Path]:
     return written
 
 
-def stale(outdir: Path) -> list[str]:
+def stale(outdir: Path, specs: Path | None = None) -> list[str]:
     """Files in ``outdir`` that differ from a fresh generation (or are missing)."""
     problems = []
-    for d in catalogue():
+    for d in catalogue(specs):
         suffix = ".mmd" if d.kind == "mermaid" else ".dot"
         path = outdir / f"{d.stem}{suffix}"
         if not path.is_file():

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from ._segment import Segment
-from ._spec import SAME, Spec, Transition, load_spec
-from ._tcb import PREDICATES, TCB
+from tcpfsm.base._segment import Segment
+from tcpfsm.runtime._tcb import PREDICATES, TCB
+from tcpfsm.spec import SAME, Spec, Transition, load_spec
 
 
 class _StateBase(enum.StrEnum):

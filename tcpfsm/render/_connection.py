@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from .._render_sequence import Chart, Mark, Message
-from .._segment import Flags
-from ._monitor import Connection
+from typing import TYPE_CHECKING
+
+from tcpfsm.base._segment import Flags
+from tcpfsm.render._sequence import Chart, Mark, Message
+
+if TYPE_CHECKING:
+    from tcpfsm.conformance._monitor import Connection
 
 
 def connection_chart(conn: Connection) -> Chart:

@@ -24,11 +24,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from ._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
-from ._model import _BY_NAME, MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
-from ._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
-from ._spec import USER, Send, Spec, Transition, load_spec
-from ._tcb import CHECKS, TCB
+from tcpfsm.base._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
+from tcpfsm.base._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
+from tcpfsm.runtime._machine import _BY_NAME, MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
+from tcpfsm.runtime._tcb import CHECKS, TCB
+from tcpfsm.spec import USER, Send, Spec, Transition, load_spec
+from tcpfsm.spec import _vocabulary as vocabulary
+from tcpfsm.spec._vocabulary import Registry
+
+EffectImpl = Callable[["Endpoint", Segment], None]
+effect: Registry[EffectImpl] = Registry("effect", vocabulary.EFFECTS)
 
 # transitions.MachineError, once the transitions engine is first used (its import is lazy)
 _MACHINE_ERRORS: tuple[type[BaseException], ...] = ()
@@ -310,7 +315,7 @@ class Endpoint:
             if kind == "send":
                 self._emit(arg, seg)
             elif kind == "effect":
-                getattr(self, "_fx_" + arg)(seg)
+                EFFECT_IMPL[arg](self, seg)
             elif kind == "notice":
                 self.notices.append(Notice(arg, t.id, self.state))
             elif kind == "error":
@@ -368,7 +373,8 @@ class Endpoint:
         return TCB(rcv_wnd=self._rcv_wnd, max_retries=self._max_retries)
 
     # ---------------------------------------------------------------- effects
-    # Each effect named in a spec's actions (tcpfsm._tcb.EFFECTS) is one method here.
+    # Each effect of the vocabulary (tcpfsm.spec._vocabulary.EFFECTS) is one method here, bound by @effect.
+    @effect("choose_iss")
     def _fx_choose_iss(self, seg: Segment) -> None:
         tcb = self._tcb
         if self.next_iss is not None:
@@ -380,6 +386,7 @@ class Endpoint:
         self._last_iss = iss
         tcb.iss = tcb.snd_una = tcb.snd_nxt = iss % SEQ_MOD
 
+    @effect("record_syn")
     def _fx_record_syn(self, seg: Segment) -> None:
         tcb = self._tcb
         tcb.irs = seg.seq
@@ -389,12 +396,15 @@ class Endpoint:
         tcb.max_snd_wnd = max(tcb.max_snd_wnd, seg.window)
         tcb.snd_wl1 = seg.seq
 
+    @effect("mark_passive")
     def _fx_mark_passive(self, seg: Segment) -> None:
         self._tcb.passive = True
 
+    @effect("mark_active")
     def _fx_mark_active(self, seg: Segment) -> None:
         self._tcb.passive = False
 
+    @effect("accept_ack")
     def _fx_accept_ack(self, seg: Segment) -> None:
         tcb = self._tcb
         if not seg.flags & Flags.ACK:
@@ -411,10 +421,12 @@ class Endpoint:
             tcb.max_snd_wnd = max(tcb.max_snd_wnd, seg.window)
             tcb.snd_wl1, tcb.snd_wl2 = seg.seq, seg.ack
 
+    @effect("take_fin")
     def _fx_take_fin(self, seg: Segment) -> None:
         self._tcb.rcv_nxt = seq_add(self._tcb.rcv_nxt, 1)
         self._tcb.fin_received = True
 
+    @effect("accept_data")
     def _fx_accept_data(self, seg: Segment) -> None:
         tcb = self._tcb
         start, end = seg.seq, seq_add(seg.seq, seg.length)
@@ -425,6 +437,7 @@ class Endpoint:
             tcb.unread += seg.length - skip
             tcb.rcv_nxt = end
 
+    @effect("queue_data")
     def _fx_queue_data(self, seg: Segment) -> None:
         data = self._call_data
         if isinstance(data, int):
@@ -433,6 +446,7 @@ class Endpoint:
             self._send_buffer += data
             self._tcb.queued += len(data)
 
+    @effect("send_queued")
     def _fx_send_queued(self, seg: Segment) -> None:
         if self._tcb.queued:
             self._call_data = bytes(self._send_buffer) if self._send_buffer else self._tcb.queued
@@ -440,20 +454,24 @@ class Endpoint:
             self._emit(ack_psh, seg)
             self._call_data = 0
 
+    @effect("defer_close")
     def _fx_defer_close(self, seg: Segment) -> None:
         self._tcb.close_deferred = True
         self._deferred_in = getattr(self, MODEL_ATTRIBUTE)
 
+    @effect("flush")
     def _fx_flush(self, seg: Segment) -> None:
         self._rtx.clear()
         self._send_buffer.clear()
         self._tcb.queued = 0
         self._tcb.timers.pop("retransmit", None)
 
+    @effect("delete_tcb")
     def _fx_delete_tcb(self, seg: Segment) -> None:
         self._fx_flush(seg)
         self._tcb = self._fresh_tcb()
 
+    @effect("reset_for_listen")
     def _fx_reset_for_listen(self, seg: Segment) -> None:
         self._fx_flush(seg)
         user = self._tcb.timers.get("user")
@@ -462,6 +480,7 @@ class Endpoint:
         if user is not None:
             self._tcb.timers["user"] = user
 
+    @effect("new_incarnation")
     def _fx_new_incarnation(self, seg: Segment) -> None:
         old = self._tcb
         self._fx_flush(seg)
@@ -470,6 +489,7 @@ class Endpoint:
         # MAY-2 (§3.6.1): the new ISS must exceed the old connection's sequence numbers.
         self.next_iss = seq_add(old.snd_nxt, 1 << 16)
 
+    @effect("retransmit")
     def _fx_retransmit(self, seg: Segment) -> None:
         tcb = self._tcb
         if not self._rtx:
@@ -482,6 +502,7 @@ class Endpoint:
         self._arm("retransmit")
         self._out.append(again)
 
+    @effect("return")
     def _fx_return(self, seg: Segment) -> None:
         """The RFC's "and return": the caller stops the segment's remaining steps."""
 
@@ -507,5 +528,7 @@ class Endpoint:
         label = f" {self.name}" if self.name else ""
         return f"<Endpoint{label} {self.state} profile={self.spec.profile}>"
 
+
+EFFECT_IMPL: dict[str, EffectImpl] = effect.complete()  # every declared effect has its method
 
 __all__ = ["Endpoint", "Notice", "State", "Step"]

@@ -13,247 +13,34 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ._errors import Problem, SpecError
-from ._paths import schema_path, specs_dir
-from ._segment import Flags
-from ._tcb import CHECKS, EFFECTS, PREDICATES
-from ._yaml import LDict, LList, line_of, load_yaml
-
-SAME = "same"
-USER, SEGMENT, TIMER = "user", "segment", "timer"
-
-
-@dataclass(frozen=True)
-class StateDef:
-    name: str
-    group: str
-    rfc: str
-    meaning: str = ""
-    initial: bool = False
-
-    @property
-    def code_name(self) -> str:
-        """The Python spelling: ``SYN-RECEIVED`` -> ``SYN_RECEIVED``."""
-        return self.name.replace("-", "_")
-
-
-@dataclass(frozen=True)
-class EventDef:
-    name: str
-    kind: str
-    label: str
-    rfc: str = ""
-    timer: str | None = None
-
-
-@dataclass(frozen=True)
-class GuardDef:
-    name: str
-    predicate: str
-    doc: str
-    rfc: str = ""
-    implies: tuple[GuardRef, ...] = ()
-
-
-@dataclass(frozen=True)
-class GuardRef:
-    name: str
-    negated: bool = False
-
-    def __str__(self) -> str:
-        return ("not " if self.negated else "") + self.name
-
-    def negation(self) -> GuardRef:
-        return GuardRef(self.name, not self.negated)
-
-
-@dataclass(frozen=True)
-class Send:
-    """A segment to emit: control bits and where SEQ and ACK come from (RFC 9293 notation)."""
-
-    ctl: Flags
-    seq: str = "SND.NXT"
-    ack: str | None = None
-    data: bool = False
-
-    def __str__(self) -> str:
-        parts = [f"<SEQ={self.seq}>"]
-        if self.ack:
-            parts.append(f"<ACK={self.ack}>")
-        parts.append(f"<CTL={self.ctl}>")
-        return "".join(parts) + (" +data" if self.data else "")
-
-
-@dataclass(frozen=True)
-class Action:
-    """One action: ``kind`` is send, effect, notice, error, drop, start, restart or stop."""
-
-    kind: str
-    arg: Any
-
-    def __str__(self) -> str:
-        if self.kind == "effect":
-            return str(self.arg)
-        if self.kind == "send":
-            return f"snd {self.arg}"
-        return f"{self.kind} {self.arg}"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One arrival step: fire ``event`` when ``flags`` are set, ``without`` are clear, ``check`` holds."""
-
-    event: str
-    flags: Flags = Flags(0)  # noqa: RUF009 - an immutable IntFlag value
-    without: Flags = Flags(0)  # noqa: RUF009
-    check: str | None = None
-    final: bool = False
-
-    @property
-    def flag_bits(self) -> int:
-        return int(self.flags)
-
-    @property
-    def without_bits(self) -> int:
-        return int(self.without)
-
-
-@dataclass(frozen=True)
-class ArrivalGroup:
-    name: str
-    mode: str
-    steps: tuple[Step, ...]
-    rfc: str = ""
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One row of the spec: sources x events, guards, actions, target, RFC section."""
-
-    id: str
-    row: str
-    sources: tuple[str, ...]
-    events: tuple[str, ...]
-    guard: tuple[GuardRef, ...]
-    target: str  # a state name, or SAME
-    actions: tuple[Action, ...]
-    rfc: str
-    label: str = ""
-    file: str = ""
-    line: int = 0
-    finding: str = ""  # what a capture monitor reports when this transition is taken
-
-    def target_from(self, source: str) -> str:
-        return source if self.target == SAME else self.target
-
-    @property
-    def sends(self) -> tuple[Send, ...]:
-        return tuple(a.arg for a in self.actions if a.kind == "send")
-
-    @property
-    def error(self) -> str | None:
-        return next((a.arg for a in self.actions if a.kind == "error"), None)
-
-    @property
-    def drop(self) -> str | None:
-        return next((a.arg for a in self.actions if a.kind == "drop"), None)
-
-    @property
-    def notices(self) -> tuple[str, ...]:
-        return tuple(a.arg for a in self.actions if a.kind == "notice")
-
-    @property
-    def ends_processing(self) -> bool:
-        """The segment's remaining steps are skipped (a drop, or the RFC's "and return")."""
-        return any(a.kind == "drop" or (a.kind == "effect" and a.arg == "return") for a in self.actions)
-
-    def changes_state(self, source: str) -> bool:
-        return self.target_from(source) != source
-
-
-@dataclass(frozen=True)
-class DiagramHints:
-    """Presentation hints for the state diagram (``diagram:`` in the spec)."""
-
-    ranks: tuple[tuple[str, ...], ...] = ()
-    client_path: tuple[str, ...] = ()
-    server_path: tuple[str, ...] = ()
-    figure: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, eq=False)
-class Spec:
-    """A validated machine: the one source of truth that everything else derives from."""
-
-    name: str
-    title: str
-    profile: str
-    file: str
-    states: tuple[StateDef, ...]
-    events: tuple[EventDef, ...]
-    guards: tuple[GuardDef, ...]
-    timers: tuple[str, ...]
-    checks: tuple[str, ...]
-    arrival: tuple[ArrivalGroup, ...]
-    transitions: tuple[Transition, ...]
-    checklist: tuple[tuple[str, str], ...] = ()
-    files: tuple[str, ...] = ()
-    diagram: DiagramHints = field(default_factory=lambda: DiagramHints())
-    _index: dict[tuple[str, str], tuple[Transition, ...]] = field(
-        default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        index: dict[tuple[str, str], list[Transition]] = {}
-        for t in self.transitions:
-            for s in t.sources:
-                for e in t.events:
-                    index.setdefault((s, e), []).append(t)
-        self._index.update({k: tuple(v) for k, v in index.items()})
-
-    # --- derived queries (automat style) -----------------------------------
-    @property
-    def initial(self) -> str:
-        return next(s.name for s in self.states if s.initial)
-
-    @property
-    def state_names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.states)
-
-    def state(self, name: str) -> StateDef:
-        return next(s for s in self.states if s.name == name)
-
-    def event(self, name: str) -> EventDef:
-        return next(e for e in self.events if e.name == name)
-
-    def guard(self, name: str) -> GuardDef:
-        return next(g for g in self.guards if g.name == name)
-
-    def group(self, name: str) -> ArrivalGroup:
-        return next(g for g in self.arrival if g.name == name)
-
-    def candidates(self, state: str, event: str) -> tuple[Transition, ...]:
-        """The transitions of (state, event), in spec order; their guards are exclusive."""
-        return self._index.get((state, event), ())
-
-    def enabled_events(self, state: str) -> tuple[str, ...]:
-        """Events that have at least one transition in ``state``, in spec order."""
-        return tuple(e.name for e in self.events if (state, e.name) in self._index)
-
-    def edges(self) -> Iterator[tuple[str, str, Transition]]:
-        """Every (source, event, transition) triple, in spec order."""
-        for t in self.transitions:
-            for s in t.sources:
-                for e in t.events:
-                    yield s, e, t
-
-    def transition(self, tid: str) -> Transition:
-        return next(t for t in self.transitions if t.id == tid)
+from tcpfsm.base._errors import Problem, SpecError
+from tcpfsm.base._resources import schema_path, specs_dir
+from tcpfsm.base._segment import Flags
+from tcpfsm.base._yaml import LDict, LList, line_of, load_yaml
+from tcpfsm.spec._checks import _semantic_problems
+from tcpfsm.spec._records import (
+    SAME,
+    SEGMENT,
+    TIMER,
+    USER,
+    Action,
+    ArrivalGroup,
+    DiagramHints,
+    EventDef,
+    GuardDef,
+    GuardRef,
+    Send,
+    Spec,
+    StateDef,
+    Step,
+    Transition,
+)
+from tcpfsm.spec._vocabulary import CHECKS, EFFECTS, PREDICATES
 
 
 # ----------------------------------------------------------------------- loading
@@ -419,6 +206,24 @@ def load_spec(path: str | Path | None = None, *, profile: str | None = None) -> 
     if path is None:
         return _load_profile(profile or "rfc9293")
     return _load_cached(str(Path(path).resolve()))
+
+
+def resolve_spec(spec: Spec | None = None, *, file: str | Path | None = None, profile: str | None = None) -> Spec:
+    """The one way every command and API entry point chooses its spec.
+
+    A ``Spec`` as given, else a spec or profile ``file`` of the user's, else a shipped
+    ``profile`` by name, else the default (rfc9293). Giving two of them is an error.
+    """
+    given = [name for name, value in (("spec", spec), ("file", file), ("profile", profile)) if value is not None]
+    if len(given) > 1:
+        raise SpecError([Problem(str(file or profile or "<spec>"), 0,
+                                 f"give one of a spec, a spec file or a profile, not {' and '.join(given)}",
+                                 "drop --profile, or drop the file")])
+    if spec is not None:
+        return spec
+    if file is not None:
+        return load_spec(file)
+    return load_spec(profile=profile)
 
 
 @cache
@@ -670,152 +475,3 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
     return spec
 
 
-# ----------------------------------------------------------- semantic checks
-def _closure(refs: Iterable[GuardRef], guards: dict[str, GuardDef]) -> set[GuardRef]:
-    """Guard literals implied by ``refs`` (with contrapositives of declared implications)."""
-    out = set(refs)
-    changed = True
-    while changed:
-        changed = False
-        for g in guards.values():
-            for imp in g.implies:
-                pos, conclusion = GuardRef(g.name), imp
-                for premise, concl in ((pos, conclusion), (conclusion.negation(), pos.negation())):
-                    if premise in out and concl not in out:
-                        out.add(concl)
-                        changed = True
-    return out
-
-
-def exclusive(a: Transition, b: Transition, guards: dict[str, GuardDef]) -> bool:
-    """True when no segment/TCB can satisfy the guards of both a and b."""
-    ca, cb = _closure(a.guard, guards), _closure(b.guard, guards)
-    return any(g.negation() in cb for g in ca)
-
-
-def arrival_events(spec: Spec) -> set[tuple[str, str]]:
-    """Every (state, segment event) that arrival processing can produce (over-approximated).
-
-    Walks each group's steps from each of its states; a step may fire or not depending on
-    the segment, except when the flags already known force it; after it fires, processing
-    continues in each possible target unless the step is final or the transition drops.
-    """
-    seen: set[tuple[str, str]] = set()
-    groups = {g.name: g for g in spec.arrival}
-    for st in spec.states:
-        start_group = groups[st.group]
-        todo = [(st.name, 0, Flags(0), Flags(0))]
-        visited = set()
-        while todo:
-            item = todo.pop()
-            if item in visited:
-                continue
-            visited.add(item)
-            state, i, has, lacks = item
-            group = start_group  # a segment runs the steps of the group it arrived in
-            if i >= len(group.steps):
-                continue
-            step = group.steps[i]
-            if step.flags & lacks or step.without & has:
-                todo.append((state, i + 1, has, lacks))
-                continue
-            forced = step.check is None and (step.flags & ~has) == 0 and (step.without & ~lacks) == 0
-            if not forced:
-                # the step does not fire: learn one flag when the condition names just one
-                nh, nl = has, lacks
-                if step.check is None and not step.without and bin(int(step.flags)).count("1") == 1:
-                    nl = lacks | step.flags
-                if step.check is None and not step.flags and bin(int(step.without)).count("1") == 1:
-                    nh = has | step.without
-                todo.append((state, i + 1, nh, nl))
-            seen.add((state, step.event))
-            if group.mode == "first":
-                continue
-            for t in spec.candidates(state, step.event):
-                if step.final or t.ends_processing:
-                    continue
-                todo.append((t.target_from(state), i + 1, has | step.flags, lacks | step.without))
-    return seen
-
-
-def _uncovered_case(ts: tuple[Transition, ...], guards: dict[str, GuardDef]) -> tuple[GuardRef, ...] | None:
-    """A truth assignment of the guards in ``ts`` (consistent with the declared implications)
-    under which no transition fires, or None when they cover every case."""
-    names = sorted({g.name for t in ts for g in t.guard})
-    if len(names) > 10:
-        return None  # too many to enumerate; determinism is still checked
-    for bits in range(1 << len(names)):
-        case = tuple(GuardRef(n, not bits >> i & 1) for i, n in enumerate(names))
-        closure = _closure(case, guards)
-        if any(g.negation() in closure for g in closure):
-            continue  # impossible by the declared implications
-        if not any(all(g in closure for g in t.guard) for t in ts):
-            return case
-    return None
-
-
-def _semantic_problems(spec: Spec, complete: bool = True) -> list[Problem]:
-    """Determinism always; coverage and reachability only when nothing else is wrong
-    (a transition left out for a bad name would make them report ghosts)."""
-    problems: list[Problem] = []
-    guards = {g.name: g for g in spec.guards}
-    # determinism
-    for (state, event), ts in spec._index.items():
-        for i, a in enumerate(ts):
-            for b in ts[i + 1:]:
-                if not exclusive(a, b, guards):
-                    problems.append(Problem(
-                        b.file, b.line,
-                        f"transitions {a.id} and {b.id} both fire on {event} in {state}: their guards "
-                        f"[{', '.join(map(str, a.guard)) or 'none'}] and [{', '.join(map(str, b.guard)) or 'none'}] "
-                        "are not mutually exclusive",
-                        "add a guard to one and its negation (`not NAME`) to the other"))
-    if not complete:
-        return problems
-    # the guards of (state, segment or timer event) cover every case
-    for (state, event), ts in spec._index.items():
-        if spec.event(event).kind == USER:
-            continue
-        gap = _uncovered_case(ts, guards)
-        if gap is not None:
-            case = ", ".join(str(g) for g in gap) or "no guard"
-            problems.append(Problem(ts[0].file, ts[0].line,
-                                    f"no transition of {event} in {state} holds when {case}",
-                                    "add a transition for that case (a `drop:` if the RFC discards it)"))
-    # user calls are defined in every state (an effect or a documented error)
-    for ev in spec.events:
-        if ev.kind != USER:
-            continue
-        for st in spec.states:
-            if not spec.candidates(st.name, ev.name):
-                problems.append(Problem(spec.file, 0, f"no rule for user call {ev.name} in {st.name}",
-                                        "add a transition, or an `error:` with the RFC's words"))
-    # every segment event that arrival can produce is covered
-    for state, event in sorted(arrival_events(spec)):
-        if not spec.candidates(state, event):
-            problems.append(Problem(spec.file, 0, f"no transition for {event} in {state}, which the "
-                                    f"arrival steps of group {spec.state(state).group!r} can produce",
-                                    "add a transition (a `drop:` if the RFC discards the segment)"))
-    # reachability and traps
-    succ: dict[str, set[str]] = {s: set() for s in spec.state_names}
-    for s, _e, t in spec.edges():
-        succ[s].add(t.target_from(s))
-    reach = _reach(spec.initial, succ)
-    for st in spec.states:
-        if st.name not in reach:
-            problems.append(Problem(spec.file, 0, f"state {st.name} is unreachable from {spec.initial}",
-                                    "add a transition into it, or remove it"))
-        elif spec.initial not in _reach(st.name, succ):
-            problems.append(Problem(spec.file, 0, f"state {st.name} is a trap: {spec.initial} cannot be "
-                                    "reached from it", "add a way out (ABORT, a timeout, an RST)"))
-    return problems
-
-
-def _reach(start: str, succ: dict[str, set[str]]) -> set[str]:
-    seen, todo = {start}, [start]
-    while todo:
-        for n in succ[todo.pop()]:
-            if n not in seen:
-                seen.add(n)
-                todo.append(n)
-    return seen

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import graphviz
 
-from ._render_state import HEADER
+from tcpfsm.render._state import HEADER
 
 
 @dataclass(frozen=True)

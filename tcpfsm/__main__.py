@@ -1,0 +1,7 @@
+"""``python -m tcpfsm``: the same as the ``tcpfsm`` command."""
+
+import sys
+
+from tcpfsm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,34 @@
+"""The bottom layer: errors, segments and sequence arithmetic, safe YAML, shipped resources."""
+
+from tcpfsm.base._errors import (
+    ConnectionClosing,
+    ConnectionDoesNotExist,
+    ConnectionExists,
+    Problem,
+    SpecError,
+    SpecGap,
+    TcpFsmError,
+    TimerNotArmed,
+    UserCallError,
+)
+from tcpfsm.base._segment import SEQ_MOD, Flags, Segment, flags_of, seq_add, seq_between, seq_le, seq_lt
+
+__all__ = [
+    "SEQ_MOD",
+    "ConnectionClosing",
+    "ConnectionDoesNotExist",
+    "ConnectionExists",
+    "Flags",
+    "Problem",
+    "Segment",
+    "SpecError",
+    "SpecGap",
+    "TcpFsmError",
+    "TimerNotArmed",
+    "UserCallError",
+    "flags_of",
+    "seq_add",
+    "seq_between",
+    "seq_le",
+    "seq_lt",
+]

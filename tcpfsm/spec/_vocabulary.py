@@ -1,0 +1,162 @@
+"""The vocabulary a spec may use where data meets code, declared once.
+
+Theory of operation: a spec names predicates (behind its guards), checks (of arrival
+steps), effects (actions), the sources of a sent segment's SEQ and ACK, and the parameters
+a timer's duration is made of. Each name is declared here, once, with its meaning and RFC
+section. The loader accepts only these names (a typo is a file:line problem); the runtime
+binds one implementation to each name with the decorators of :class:`Registry`, which
+refuse unknown names, and checks at import that none is missing. The spec-format
+reference (``docs/spec-format.md``) and ``tcpfsm spec vocabulary`` are generated from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of the vocabulary: its name, what kind of word it is, what it means, where from."""
+
+    name: str
+    kind: str  # predicate | check | effect | seq | ack | duration | action | property
+    doc: str
+    rfc: str = ""
+
+
+def _terms(kind: str, rows: list[tuple[str, str, str]]) -> dict[str, Term]:
+    return {name: Term(name, kind, doc, rfc) for name, rfc, doc in rows}
+
+
+# Predicates over (TCB, segment) that a guard may name (`predicate:`, default: the guard's name).
+PREDICATES = _terms("predicate", [
+    ("ack_set", "3.10.7.1", "The segment carries the ACK bit."),
+    ("ack_acceptable", "3.10.7.3", "The ACK bit is set and SND.UNA < SEG.ACK =< SND.NXT."),
+    ("ack_above_snd_nxt", "3.10.7.4", "SEG.ACK > SND.NXT: it acknowledges something not yet sent."),
+    ("ack_outside_5961_window", "RFC 5961 §5",
+     "SEG.ACK outside SND.UNA - MAX.SND.WND .. SND.NXT (the ACK-throttling check)."),
+    ("acks_our_fin", "3.10.7.4", "Our FIN is sent and SEG.ACK = SND.NXT."),
+    ("fin_acked", "3.10.7.4", "Our FIN is sent and SND.UNA = SND.NXT (perhaps by this segment)."),
+    ("fin_follows", "3.10.7.4", "The segment also carries a FIN (processed after its ACK)."),
+    ("passive", "3.5", "The connection came from a passive OPEN (MUST-11)."),
+    ("seq_in_window", "3.10.7.4", "RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND (SEG.SEQ = RCV.NXT if RCV.WND = 0)."),
+    ("seq_exact", "RFC 5961 §3", "SEG.SEQ = RCV.NXT exactly."),
+    ("completes_simultaneous_open", "3.5",
+     "A SYN,ACK with SEG.SEQ = IRS whose ACK acknowledges our SYN (Figure 7, line 6)."),
+    ("fin_retransmitted", "3.10.7.4", "A FIN already received: FIN set and SEG.SEQ+SEG.LEN = RCV.NXT."),
+    ("syn_beyond_old", "3.6.1", "A SYN without ACK whose SEG.SEQ > RCV.NXT (MAY-2, RFC 6191 §2)."),
+    ("data_queued", "3.10.4", "SENDs were issued that are not yet segmentized."),
+    ("retries_exhausted", "3.8.3", "The retransmission count reached R2 (MUST-20)."),
+    ("data_unread", "RFC 1122 4.2.2.13", "Received data the user has not read."),
+])
+
+# Checks an arrival step may name (`check:`): tests of the segment against the TCB.
+CHECKS = _terms("check", [
+    ("unacceptable", "3.10.7.4", "The segment fails the acceptability test of Table 6."),
+    ("has_payload", "3.10.7.4", "The segment carries data (payload length > 0)."),
+])
+
+# Effects a transition may name among its actions.
+EFFECTS = _terms("effect", [
+    ("choose_iss", "3.4.1", "Choose the ISS (the caller's, else the 4-microsecond clock); SND.UNA = SND.NXT = ISS."),
+    ("record_syn", "3.10.7.2", "IRS = SEG.SEQ, RCV.NXT = SEG.SEQ+1; take the peer's window."),
+    ("mark_passive", "3.5", "Remember that the connection came from a passive OPEN (MUST-11)."),
+    ("mark_active", "3.10.2", "The connection turns active (a SEND in LISTEN)."),
+    ("accept_ack", "3.10.7.4", "SND.UNA = SEG.ACK when it advances; update the send window."),
+    ("take_fin", "3.10.7.4", "RCV.NXT += 1 for the peer's FIN."),
+    ("accept_data", "3.10.7.4", "Deliver the in-order payload; RCV.NXT += SEG.LEN."),
+    ("queue_data", "3.10.2", "Queue the SEND until the connection is established."),
+    ("send_queued", "3.10.7.4", "Segmentize the queued SENDs (and a deferred CLOSE)."),
+    ("defer_close", "3.10.4", "Queue the CLOSE until the connection is established."),
+    ("flush", "3.10.7.4", "Flush the retransmission and send queues."),
+    ("delete_tcb", "3.10.4", "Delete the TCB."),
+    ("reset_for_listen", "3.10.7.4", "Forget the peer and keep listening (the TCB stays passive)."),
+    ("new_incarnation", "3.6.1", "Start a new incarnation of the connection from TIME-WAIT (MAY-2)."),
+    ("retransmit", "3.8.1", "Resend the oldest unacknowledged segment; back off the RTO."),
+    ("return", "3.10.7.4", 'Stop processing this segment (the RFC\'s "and return").'),
+])
+
+# Where a sent segment's SEQ and ACK come from (`send: {seq: ..., ack: ...}`, RFC 9293 notation).
+SEND_SEQ = _terms("seq", [
+    ("SND.NXT", "3.3.1", "The next sequence number to send; the segment then advances SND.NXT by SEG.LEN."),
+    ("ISS", "3.3.1", "Our initial send sequence number (a SYN sent again)."),
+    ("SEG.ACK", "3.10.7.1", "The arriving segment's ACK field (the RST that answers an ACK)."),
+    ("ZERO", "3.10.7.1", "Zero (an RST,ACK that answers a segment without ACK)."),
+])
+SEND_ACK = _terms("ack", [
+    ("RCV.NXT", "3.3.1", "The next sequence number we expect to receive."),
+    ("SEG.SEQ+SEG.LEN", "3.10.7.1", "Just past the arriving segment (the RST,ACK of a closed port)."),
+])
+
+# What a timer's duration is made of (`timers: - {name: ..., duration: {...}}`).
+DURATIONS = _terms("duration", [
+    ("seconds", "", "A fixed number of seconds, e.g. `duration: {seconds: 60}`."),
+    ("msl", "3.4.2", "The Endpoint's `msl` (maximum segment lifetime, s) times `times`: `{param: msl, times: 2}`."),
+    ("rto", "3.8.1", "The Endpoint's `rto` (s), doubled per retransmission when `backoff: true`."),
+    ("user_timeout", "3.10.8", "The Endpoint's `user_timeout` (s); the timer is not armed when it is None."),
+])
+
+# The kinds of action a transition may list (besides effect names).
+ACTIONS = _terms("action", [
+    ("send", "3.10", "Emit a segment: `{send: {ctl: \"SYN,ACK\", seq: SND.NXT, ack: RCV.NXT}}` or the RFC's "
+     "`\"<SEQ=SND.NXT><ACK=RCV.NXT><CTL=SYN,ACK>\"`; `data: true` carries the queued data."),
+    ("notice", "3.10", "Tell the user, e.g. `{notice: \"connection reset\"}`."),
+    ("error", "3.10.1", "Refuse a user call with the RFC's words, e.g. `{error: \"connection closing\"}`."),
+    ("drop", "3.10.7", "Discard the arriving segment, with the reason; the segment's later steps are skipped."),
+    ("start", "3.10.8", "Arm a timer (its duration comes from its declaration)."),
+    ("restart", "3.10.8", "Arm a timer again from now."),
+    ("stop", "3.10.8", "Disarm a timer, or `all`."),
+])
+
+VOCABULARY: dict[str, dict[str, Term]] = {
+    "predicate": PREDICATES, "check": CHECKS, "effect": EFFECTS, "seq": SEND_SEQ, "ack": SEND_ACK,
+    "duration": DURATIONS, "action": ACTIONS,
+}
+
+
+def terms() -> Iterator[Term]:
+    """Every term, kind by kind."""
+    for table in VOCABULARY.values():
+        yield from table.values()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Registry(Generic[F]):
+    """Implementations bound to the declared names of one kind, by decorator.
+
+    >>> reg: Registry[Callable[[], int]] = Registry("check", CHECKS)
+    >>> @reg("has_payload")
+    ... def _f() -> int: return 1
+    >>> reg.missing()
+    ['unacceptable']
+    """
+
+    def __init__(self, kind: str, declared: dict[str, Term]) -> None:
+        self.kind, self.declared = kind, declared
+        self.impl: dict[str, F] = {}
+
+    def __call__(self, name: str) -> Callable[[F], F]:
+        if name not in self.declared:
+            raise LookupError(f"{self.kind} {name!r} is not declared in tcpfsm.spec._vocabulary "
+                              f"(declared: {', '.join(sorted(self.declared))})")
+        if name in self.impl:
+            raise LookupError(f"{self.kind} {name!r} is implemented twice")
+
+        def bind(func: F) -> F:
+            self.impl[name] = func
+            return func
+        return bind
+
+    def missing(self) -> list[str]:
+        return sorted(set(self.declared) - set(self.impl))
+
+    def complete(self) -> dict[str, F]:
+        """The bound implementations; raises naming every declared name without one."""
+        gap = self.missing()
+        if gap:
+            raise LookupError(f"{self.kind}s declared without an implementation: {', '.join(gap)}")
+        return self.impl
