@@ -25,7 +25,18 @@ from tcpfsm.base import (
     TimerNotArmed,
     UserCallError,
 )
-from tcpfsm.runtime import TCB, Endpoint, EndpointPair, Notice, State, Step, TraceEvent, state_of
+from tcpfsm.runtime import (
+    TCB,
+    Endpoint,
+    EndpointPair,
+    EndpointState,
+    Notice,
+    State,
+    Step,
+    TraceEvent,
+    machine_for,
+    state_of,
+)
 from tcpfsm.spec import Spec, Transition, available_profiles, load_spec, resolve_spec
 
 __version__ = "0.1.0"
@@ -37,6 +48,7 @@ __all__ = [
     "ConnectionExists",
     "Endpoint",
     "EndpointPair",
+    "EndpointState",
     "Flags",
     "Notice",
     "Problem",
@@ -53,6 +65,7 @@ __all__ = [
     "UserCallError",
     "available_profiles",
     "load_spec",
+    "machine_for",
     "resolve_spec",
     "state_of",
 ]

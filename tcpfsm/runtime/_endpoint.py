@@ -19,16 +19,16 @@ and no transition by name: everything comes from the spec.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, NamedTuple
 
 from tcpfsm.base._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
 from tcpfsm.base._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
-from tcpfsm.runtime._machine import _BY_NAME, MODEL_ATTRIBUTE, State, compiled_table, shared_machine, state_of
+from tcpfsm.runtime._machine import MODEL_ATTRIBUTE, CompiledMachine, State, machine_for
 from tcpfsm.runtime._tcb import CHECKS, TCB
-from tcpfsm.spec import USER, Send, Spec, Transition, load_spec
+from tcpfsm.spec import USER, Send, Spec, Transition, resolve_spec
 from tcpfsm.spec import _vocabulary as vocabulary
 from tcpfsm.spec._vocabulary import Registry
 
@@ -39,13 +39,54 @@ effect: Registry[EffectImpl] = Registry("effect", vocabulary.EFFECTS)
 _MACHINE_ERRORS: tuple[type[BaseException], ...] = ()
 
 
-def _machine_for(spec: Spec) -> Any:
+def _transitions_machine(compiled: CompiledMachine) -> Any:
     global _MACHINE_ERRORS
     if not _MACHINE_ERRORS:
         from transitions import MachineError
 
         _MACHINE_ERRORS = (MachineError,)
-    return shared_machine(spec)
+    return compiled.machine
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    """Everything an Endpoint needs to go on from where it was: frozen, hashable, comparable.
+
+    ``Endpoint.snapshot()`` makes one and ``Endpoint.restore()`` takes one, so that a model
+    checker, a fuzzer or a monitor can branch an endpoint without touching its insides.
+    ``tcb`` holds the TCB's fields (RFC 9293 §3.3.1) as (name, value) pairs, without the
+    timers, which are in ``timers`` as (name, deadline) pairs.
+    """
+
+    state: str
+    tcb: tuple[tuple[str, Any], ...]
+    timers: tuple[tuple[str, float], ...] = ()
+    retransmission_queue: tuple[Segment, ...] = ()
+    send_buffer: bytes = b""
+    receive_buffer: bytes = b""
+    next_iss: int | None = None
+    last_iss: int | None = None
+    close_deferred_in: str = ""
+    now: float = 0.0
+
+    def tcb_value(self, name: str) -> Any:
+        """One TCB field, e.g. ``snap.tcb_value("snd_nxt")``."""
+        return dict(self.tcb)[name]
+
+    def replace(self, **changes: Any) -> EndpointState:
+        """A copy with some fields changed; ``tcb`` changes go by field name (``snd_nxt=5``)."""
+        fields = {f.name for f in dataclasses.fields(self)}
+        own = {k: v for k, v in changes.items() if k in fields}
+        tcb = {k: v for k, v in changes.items() if k not in fields}
+        unknown = set(tcb) - set(_TCB_FIELDS)
+        if unknown:
+            raise TypeError(f"no such field of an EndpointState or its TCB: {', '.join(sorted(unknown))}")
+        if tcb:
+            own["tcb"] = tuple((k, tcb.get(k, v)) for k, v in self.tcb)
+        return dataclasses.replace(self, **own)
+
+
+_TCB_FIELDS = tuple(f.name for f in dataclasses.fields(TCB) if f.name != "timers")
 
 
 @dataclass(frozen=True)
@@ -86,17 +127,6 @@ class Step(NamedTuple):
 _NO_SEGMENT = Segment()
 
 
-@cache
-def _lookups(spec: Spec) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, str]]:
-    """Per-spec lookup tables, built once and shared by every Endpoint of the spec."""
-    groups = {g.name: g for g in spec.arrival}
-    state_group = {s.name: groups[s.group] for s in spec.states}
-    steps_of = {g.name: [(st, st.flag_bits, st.without_bits) for st in g.steps] for g in spec.arrival}
-    event_kind = {e.name: e.kind for e in spec.events}
-    timer_event = {str(e.timer): e.name for e in spec.events if e.timer}
-    return state_group, steps_of, event_kind, timer_event
-
-
 class Endpoint:
     """A sans-IO TCP endpoint built from a spec (default: ``specs/tcp.yaml``, profile rfc9293).
 
@@ -110,6 +140,8 @@ class Endpoint:
     from the clock value as RFC 9293 §3.4.1's 4-microsecond counter), ``spec`` or
     ``profile``, ``rcv_wnd``, ``rto`` (s), ``msl`` (s; TIME-WAIT lasts 2*MSL), ``user_timeout``
     (s or None), ``max_retries`` (R2 as a count), ports, ``now`` (the clock value), ``name``.
+    Timer durations are declared in the spec (``timers:``) in terms of ``rto``, ``msl`` and
+    ``user_timeout``, or in seconds (the linux profile's 60 s FIN-WAIT-2 timer).
     """
 
     def __init__(
@@ -129,13 +161,16 @@ class Endpoint:
         name: str | None = None,
         engine: str = "transitions",
     ) -> None:
-        self.spec = spec if spec is not None else load_spec(profile=profile)
+        self.spec = resolve_spec(spec, profile=profile)
         if engine not in ("transitions", "table"):
             raise ValueError(f"engine must be 'transitions' or 'table', not {engine!r}")
         self.engine = engine
-        self._table = compiled_table(self.spec)
-        self._machine: Any = _machine_for(self.spec) if engine == "transitions" else None
-        self._state_group, self._steps_of, self._event_kind, self._timer_event = _lookups(self.spec)
+        self.compiled = compiled = machine_for(self.spec)
+        self._table = compiled.table
+        self._machine: Any = _transitions_machine(compiled) if engine == "transitions" else None
+        self._state_group, self._steps_of = compiled.state_group, compiled.steps_of
+        self._event_kind, self._timer_event = compiled.event_kind, compiled.timer_event
+        self._by_name = compiled.by_name
         setattr(self, MODEL_ATTRIBUTE, self.spec.initial)
         self.next_iss = iss  # the ISS the next OPEN uses (then the clock decides)
         self._config = {"rcv_wnd": rcv_wnd, "rto": rto, "msl": msl, "user_timeout": user_timeout,
@@ -143,7 +178,6 @@ class Endpoint:
         self._rcv_wnd = rcv_wnd
         self._max_retries = max_retries
         self.rto, self.msl, self.user_timeout = rto, msl, user_timeout
-        self.fin_timeout = 60.0  # Linux's tcp_fin_timeout, for profiles with a FIN-WAIT-2 timer
         self.local_port, self.remote_port = local_port, remote_port
         self.name = name
         self.now = now
@@ -164,8 +198,13 @@ class Endpoint:
     # ------------------------------------------------------------------ views
     @property
     def state(self) -> Any:
-        """The current ``State``."""
-        return state_of(getattr(self, MODEL_ATTRIBUTE))
+        """The current state, a member of the spec's own ``State`` enum (``self.compiled.State``)."""
+        return self._by_name[getattr(self, MODEL_ATTRIBUTE)]
+
+    @property
+    def state_name(self) -> str:
+        """The current state's RFC name, e.g. ``"SYN-RECEIVED"``."""
+        return str(getattr(self, MODEL_ATTRIBUTE))
 
     @property
     def tcb(self) -> TCB:
@@ -282,7 +321,7 @@ class Endpoint:
         self._fired = None
         if self.engine == "transitions":
             if self._machine is None:  # a clone switched engines
-                self._machine = _machine_for(self.spec)
+                self._machine = _transitions_machine(self.compiled)
             try:
                 self._machine.events[event].trigger(self, seg=seg)
             except _MACHINE_ERRORS as exc:  # never leak the library's exception
@@ -296,7 +335,7 @@ class Endpoint:
             raise SpecGap(self.state, event)
         first_out, first_notice = len(self._out), len(self.notices)
         dropped = self._run_actions(t, seg, source, event)
-        step = Step(event, _BY_NAME[source], _BY_NAME[getattr(self, MODEL_ATTRIBUTE)], t.id, t.rfc,
+        step = Step(event, self._by_name[source], self._by_name[getattr(self, MODEL_ATTRIBUTE)], t.id, t.rfc,
                     seg if seg is not _NO_SEGMENT else None, tuple(self._out[first_out:]),
                     tuple(n.text for n in self.notices[first_notice:]), dropped, self.name)
         self._steps.append(step)
@@ -320,7 +359,7 @@ class Endpoint:
                 self.notices.append(Notice(arg, t.id, self.state))
             elif kind == "error":
                 if self._event_kind[event] == USER:
-                    raise user_call_error(arg)(state_of(source), event, t.id, arg)
+                    raise user_call_error(arg)(self._by_name[source], event, t.id, arg)
             elif kind == "drop":
                 dropped = arg
             elif kind in ("start", "restart"):
@@ -333,10 +372,18 @@ class Endpoint:
         return dropped
 
     def _arm(self, timer: str) -> None:
-        duration = {"time_wait": 2 * self.msl, "retransmit": self.rto * (2 ** self._tcb.retries),
-                    "user": self.user_timeout, "fin_wait_2": self.fin_timeout}.get(timer)
-        if duration is not None:
-            self._tcb.timers[timer] = self.now + duration
+        """Arm ``timer`` for the duration its declaration gives (``timers:`` in the spec)."""
+        d = self.compiled.durations.get(timer)
+        if d is None:
+            raise SpecGap(self.state, f"start {timer} (the timer declares no duration)")
+        if d.seconds is not None:
+            length = d.seconds
+        else:
+            base: float | None = getattr(self, str(d.param))  # msl, rto, user_timeout (the vocabulary's)
+            if base is None:
+                return  # e.g. no user timeout was set: the timer is not armed
+            length = base * d.times * (2 ** self._tcb.retries if d.backoff else 1)
+        self._tcb.timers[timer] = self.now + length
 
     def _emit(self, send: Send, seg: Segment) -> None:
         tcb = self._tcb
@@ -506,18 +553,68 @@ class Endpoint:
     def _fx_return(self, seg: Segment) -> None:
         """The RFC's "and return": the caller stops the segment's remaining steps."""
 
+    # ------------------------------------------------------- snapshot and restore
+    def snapshot(self) -> EndpointState:
+        """Everything this endpoint needs to go on, as a frozen, hashable value."""
+        tcb = self._tcb
+        return EndpointState(
+            state=getattr(self, MODEL_ATTRIBUTE),
+            tcb=tuple((f, getattr(tcb, f)) for f in _TCB_FIELDS),
+            timers=tuple(sorted(tcb.timers.items())),
+            retransmission_queue=tuple(self._rtx),
+            send_buffer=bytes(self._send_buffer),
+            receive_buffer=bytes(self._receive_buffer),
+            next_iss=self.next_iss, last_iss=self._last_iss, close_deferred_in=self._deferred_in, now=self.now)
+
+    def restore(self, snap: EndpointState) -> None:
+        """Put this endpoint where ``snap`` was (its spec and settings stay; notices are kept)."""
+        if snap.state not in self._by_name:
+            raise ValueError(f"{snap.state!r} is not a state of {self.spec.profile or self.spec.name}")
+        setattr(self, MODEL_ATTRIBUTE, snap.state)
+        self._tcb = TCB(**dict(snap.tcb), timers=dict(snap.timers))
+        self._rtx = list(snap.retransmission_queue)
+        self._send_buffer = bytearray(snap.send_buffer)
+        self._receive_buffer = bytearray(snap.receive_buffer)
+        self.next_iss, self._last_iss, self._deferred_in = snap.next_iss, snap.last_iss, snap.close_deferred_in
+        self.now = snap.now
+
     def clone(self, *, engine: str | None = None) -> Endpoint:
-        """An independent copy in the same state (snapshot/restore for fuzzers and tests)."""
+        """An independent copy in the same state: ``restore(snapshot())`` on a fresh endpoint."""
         twin = self.fresh(self.next_iss)
-        twin.engine = engine or self.engine
-        setattr(twin, MODEL_ATTRIBUTE, getattr(self, MODEL_ATTRIBUTE))
-        twin._tcb = dataclasses.replace(self._tcb, timers=dict(self._tcb.timers))
-        twin._rtx = list(self._rtx)
-        twin._send_buffer = bytearray(self._send_buffer)
-        twin._receive_buffer = bytearray(self._receive_buffer)
-        twin._deferred_in = self._deferred_in
+        if engine is not None:
+            twin.engine = engine
+        twin.restore(self.snapshot())
         twin.notices = list(self.notices)
         return twin
+
+    def resync(self, *, snd_nxt: int | None = None, rcv_nxt: int | None = None, unread: int | None = None) -> None:
+        """Bring the TCB in line with evidence from the wire, e.g. after capture loss.
+
+        ``snd_nxt``: this end has sent up to here (segments the capture missed); ``rcv_nxt``:
+        it has received up to here (its ACKs show it); ``unread``: bytes received that the
+        application has not read (RFC 1122 §4.2.2.13 looks at them on CLOSE).
+        """
+        tcb = self._tcb
+        if snd_nxt is not None:
+            tcb.snd_nxt = snd_nxt % SEQ_MOD
+            if seq_lt(tcb.snd_nxt, tcb.snd_una):
+                tcb.snd_una = tcb.snd_nxt
+        if rcv_nxt is not None:
+            tcb.rcv_nxt = rcv_nxt % SEQ_MOD
+        if unread is not None:
+            tcb.unread = max(0, unread)
+
+    def join_midstream(self, *, snd_nxt: int, rcv_nxt: int, state: str | None = None,
+                       snd_wnd: int = 65535) -> None:
+        """Start in the middle of a connection: synchronized (by default in the state an active
+        opener's acceptable SYN,ACK leads to, ESTABLISHED in RFC 9293), ISS = SND.NXT-1 and
+        IRS = RCV.NXT-1, as a monitor does when its capture begins after the handshake."""
+        self.restore(EndpointState(
+            state=state or self.compiled.established,
+            tcb=tuple((f, v) for f, v in dataclasses.asdict(self._fresh_tcb()).items() if f != "timers"),
+            now=self.now).replace(iss=seq_add(snd_nxt, -1), snd_una=snd_nxt % SEQ_MOD, snd_nxt=snd_nxt % SEQ_MOD,
+                                  irs=seq_add(rcv_nxt, -1), rcv_nxt=rcv_nxt % SEQ_MOD, syn_received=True,
+                                  snd_wnd=snd_wnd, max_snd_wnd=snd_wnd))
 
     def fresh(self, iss: int | None = None) -> Endpoint:
         """A new CLOSED endpoint with this one's spec and settings (e.g. after a crash)."""
@@ -530,5 +627,9 @@ class Endpoint:
 
 
 EFFECT_IMPL: dict[str, EffectImpl] = effect.complete()  # every declared effect has its method
+# every duration parameter of the vocabulary is an Endpoint setting of the same name
+_PARAMS = set(inspect.signature(Endpoint.__init__).parameters)
+if any(name not in _PARAMS for name in vocabulary.DURATIONS if name != "seconds"):  # pragma: no cover
+    raise LookupError("a duration parameter of the vocabulary has no Endpoint setting of that name")
 
-__all__ = ["Endpoint", "Notice", "State", "Step"]
+__all__ = ["Endpoint", "EndpointState", "Notice", "State", "Step"]

@@ -1,24 +1,29 @@
-"""Names derived from the spec: the ``State`` enum, and the shared ``transitions.Machine``.
+"""One compiled machine per spec: everything the runtime derives from a spec, built once.
 
-The runtime never spells a state or a transition: ``State`` is generated from the default
-spec's ``states:`` list, and one ``transitions.Machine`` per spec is built once and shared
-by every Endpoint of that spec (it holds no per-connection data; endpoints are driven
-through ``Event.trigger(model)``, so thousands of connections cost no machine each).
+``machine_for(spec)`` (cached) holds the spec's own ``State`` enum (generated from its
+``states:`` list, so a spec with other state names runs as well as the default), the shared
+``transitions.Machine`` (built on first use; it holds no per-connection data, endpoints are
+driven through ``Event.trigger(model)``, so thousands of connections cost no machine each),
+the compiled table (plain lookups, the fast path), the arrival steps per state, the timer
+events, and ``enabled(state)``. An :class:`~tcpfsm.Endpoint` holds its spec's machine.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from tcpfsm.base._segment import Segment
 from tcpfsm.runtime._tcb import PREDICATES, TCB
-from tcpfsm.spec import SAME, Spec, Transition, load_spec
+from tcpfsm.spec import SAME, ArrivalGroup, Duration, Spec, Step, Transition, load_spec
+
+MODEL_ATTRIBUTE = "_fsm_state"
 
 
-class _StateBase(enum.StrEnum):
+class StateBase(enum.StrEnum):
     """A TCP state: ``State.SYN_RECEIVED`` in code, ``"SYN-RECEIVED"`` as text (RFC spelling)."""
 
     def __str__(self) -> str:
@@ -29,28 +34,15 @@ class _StateBase(enum.StrEnum):
         return str(self.value)
 
 
-def _state_enum(spec: Spec) -> Any:
-    members = [(s.code_name, s.name) for s in spec.states]
-    factory: Any = _StateBase
-    return factory("State", members, module=__name__)
-
-
-State: Any = _state_enum(load_spec())
-State.__doc__ = "The states of RFC 9293 §3.3.2, generated from specs/tcp.yaml."
-State.__qualname__ = "State"
-
-MODEL_ATTRIBUTE = "_fsm_state"
-
-
-_BY_NAME: dict[str, Any] = {**{m.name: m for m in State}, **{m.value: m for m in State}}
-
-
-def state_of(name: str) -> Any:
-    """The ``State`` member for an RFC name (``"SYN-RECEIVED"``) or a code name (``"SYN_RECEIVED"``)."""
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise ValueError(f"{name!r} is not a TCP state (states: {', '.join(m.value for m in State)})") from None
+@cache
+def _state_enum(names: tuple[str, ...]) -> Any:
+    """One enum per list of states: specs with the same states (every RFC profile) share it, so
+    ``ep.state is State.ESTABLISHED`` holds whatever the profile; other states, another enum."""
+    members = [(n.replace("-", "_"), n) for n in names]
+    factory: Any = StateBase
+    enum_type = factory("State", members, module=__name__)
+    enum_type.__doc__ = f"The states {', '.join(names)}, generated from a spec."
+    return enum_type
 
 
 def _condition(guard_name: str, negated: bool, spec: Spec) -> Callable[[Any], bool]:
@@ -73,8 +65,7 @@ def _recorder(t: Transition) -> Callable[[Any], None]:
     return record
 
 
-@cache
-def shared_machine(spec: Spec) -> Any:
+def _build_transitions_machine(spec: Spec) -> Any:
     """One ``transitions.Machine`` for ``spec``: every (source, event) row with its guards."""
     from transitions import Machine  # imported when first needed: the table engine never is
 
@@ -108,9 +99,11 @@ class CompiledTable:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._rows: dict[tuple[str, str], tuple[tuple[Transition, tuple[tuple[Any, bool], ...]], ...]] = {}
-        for (state, event), ts in spec._index.items():
-            self._rows[(state, event)] = tuple(
-                (t, tuple((PREDICATES[spec.guard(g.name).predicate], g.negated) for g in t.guard)) for t in ts)
+        for state in spec.state_names:
+            for event in spec.enabled_events(state):
+                self._rows[(state, event)] = tuple(
+                    (t, tuple((PREDICATES[spec.guard(g.name).predicate], g.negated) for g in t.guard))
+                    for t in spec.candidates(state, event))
 
     def select(self, state: str, event: str, tcb: TCB, seg: Segment) -> Transition | None:
         """The transition of (state, event) whose guards hold, or None."""
@@ -123,6 +116,85 @@ class CompiledTable:
         return None
 
 
+@dataclass(eq=False)
+class CompiledMachine:
+    """What the runtime needs of one spec, derived once (see the module docstring)."""
+
+    spec: Spec
+    State: Any
+    by_name: dict[str, Any]  # RFC name and code name -> State member
+    table: CompiledTable
+    state_group: dict[str, ArrivalGroup]
+    steps_of: dict[str, list[tuple[Step, int, int]]]  # group -> (step, flags needed, flags forbidden)
+    event_kind: dict[str, str]
+    timer_event: dict[str, str]  # timer -> its timeout event
+    durations: dict[str, Duration | None]  # timer -> its declared duration
+    established: str  # where an active opener's acceptable SYN,ACK leads (ESTABLISHED in RFC 9293)
+    _machine: Any = field(default=None, repr=False)
+
+    @property
+    def machine(self) -> Any:
+        """The shared ``transitions.Machine`` (built on first use)."""
+        if self._machine is None:
+            self._machine = _build_transitions_machine(self.spec)
+        return self._machine
+
+    def state_of(self, name: str) -> Any:
+        """The ``State`` member for an RFC name (``"SYN-RECEIVED"``) or a code name (``"SYN_RECEIVED"``)."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise ValueError(f"{name!r} is not a state of {self.spec.profile or self.spec.name} "
+                             f"(states: {', '.join(self.spec.state_names)})") from None
+
+    def enabled(self, state: str) -> tuple[str, ...]:
+        """The events that have a transition in ``state``, in spec order."""
+        return self.spec.enabled_events(state)
+
+
+def _established(spec: Spec) -> str:
+    """The state an active OPEN reaches on an acceptable SYN,ACK, from the spec's own rows."""
+    opened = next((t.target_from(spec.initial) for t in spec.candidates(spec.initial, "open_active")
+                   if t.changes_state(spec.initial)), spec.initial)
+    for event in spec.enabled_events(opened):
+        for t in spec.candidates(opened, event):
+            if t.changes_state(opened) and any(not g.negated and g.name == "ack_acceptable" for g in t.guard) \
+                    and t.sends:
+                return t.target_from(opened)
+    return opened
+
+
 @cache
+def machine_for(spec: Spec) -> CompiledMachine:
+    """The compiled machine of ``spec``, built once per spec and shared by all its Endpoints."""
+    state_enum = _state_enum(spec.state_names)
+    by_name = {**{m.name: m for m in state_enum}, **{m.value: m for m in state_enum}}
+    groups = {g.name: g for g in spec.arrival}
+    return CompiledMachine(
+        spec=spec, State=state_enum, by_name=by_name, table=CompiledTable(spec),
+        state_group={s.name: groups[s.group] for s in spec.states},
+        steps_of={g.name: [(st, st.flag_bits, st.without_bits) for st in g.steps] for g in spec.arrival},
+        event_kind={e.name: e.kind for e in spec.events},
+        timer_event={str(e.timer): e.name for e in spec.events if e.timer},
+        durations={name: spec.timer_def(name).duration for name in spec.timers},
+        established=_established(spec))
+
+
+_DEFAULT = machine_for(load_spec())
+State: Any = _DEFAULT.State
+State.__doc__ = "The states of RFC 9293 §3.3.2, generated from specs/tcp.yaml (the default spec)."
+State.__qualname__ = "State"
+
+
+def state_of(name: str) -> Any:
+    """The default spec's ``State`` member for an RFC name or a code name (``machine_for(spec).state_of``
+    for another spec's)."""
+    return _DEFAULT.state_of(name)
+
+
 def compiled_table(spec: Spec) -> CompiledTable:
-    return CompiledTable(spec)
+    return machine_for(spec).table
+
+
+def shared_machine(spec: Spec) -> Any:
+    return machine_for(spec).machine

@@ -9,6 +9,7 @@ from tcpfsm.spec._records import (
     Action,
     ArrivalGroup,
     DiagramHints,
+    Duration,
     EventDef,
     GuardDef,
     GuardRef,
@@ -16,6 +17,7 @@ from tcpfsm.spec._records import (
     Spec,
     StateDef,
     Step,
+    TimerDef,
     Transition,
 )
 from tcpfsm.spec._report import checklist_rows, spec_to_dict
@@ -31,6 +33,7 @@ __all__ = [
     "Action",
     "ArrivalGroup",
     "DiagramHints",
+    "Duration",
     "EventDef",
     "GuardDef",
     "GuardRef",
@@ -41,6 +44,7 @@ __all__ = [
     "StateDef",
     "Step",
     "Term",
+    "TimerDef",
     "Transition",
     "available_profiles",
     "checklist_rows",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from tcpfsm.spec._records import (
     Action,
     ArrivalGroup,
     DiagramHints,
+    Duration,
     EventDef,
     GuardDef,
     GuardRef,
@@ -38,9 +39,10 @@ from tcpfsm.spec._records import (
     Spec,
     StateDef,
     Step,
+    TimerDef,
     Transition,
 )
-from tcpfsm.spec._vocabulary import CHECKS, EFFECTS, PREDICATES
+from tcpfsm.spec._vocabulary import CHECKS, DURATIONS, EFFECTS, PREDICATES
 
 
 # ----------------------------------------------------------------------- loading
@@ -284,6 +286,40 @@ def _flags(names: Iterable[str]) -> Flags:
     return out
 
 
+DURATION_PARAMS = tuple(n for n in DURATIONS if n != "seconds")
+
+
+def _duration(raw: Any, bad: Callable[[str, str], None]) -> Duration | None:
+    """``{seconds: 60}``, ``{param: msl, times: 2}``, ``{param: rto, backoff: true}``, ``{param: user_timeout}``."""
+    hint = "e.g. duration: {param: msl, times: 2} or duration: {seconds: 60} (see docs/spec-format.md)"
+    if raw is None:
+        bad("the timer has no `duration:`", hint)
+        return None
+    if not isinstance(raw, dict):
+        bad(f"duration must be a mapping, not {raw!r}", hint)
+        return None
+    if ("seconds" in raw) == ("param" in raw):
+        bad("a duration gives exactly one of `seconds:` or `param:`", hint)
+        return None
+    if "seconds" in raw:
+        seconds = raw["seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+            bad(f"duration seconds must be a positive number, not {seconds!r}", hint)
+            return None
+        return Duration(seconds=float(seconds))
+    param, times, backoff = raw.get("param"), raw.get("times", 1), raw.get("backoff", False)
+    if param not in DURATION_PARAMS:
+        bad(f"unknown duration parameter {param!r}", f"parameters: {', '.join(DURATION_PARAMS)}")
+        return None
+    if isinstance(times, bool) or not isinstance(times, int | float) or times <= 0:
+        bad(f"duration times must be a positive number, not {times!r}", hint)
+        return None
+    if not isinstance(backoff, bool):
+        bad(f"duration backoff must be true or false, not {backoff!r}", hint)
+        return None
+    return Duration(str(param), float(times), None, backoff)
+
+
 def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spec | None:
     """Build the records, tolerating malformed parts (the schema reported them)."""
 
@@ -317,6 +353,13 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
                 "mark one state `initial: true`")
 
     timers = tuple(str(t.get("name")) for _, t in items("timers"))
+    timer_defs: list[TimerDef] = []
+    for i, t in items("timers"):
+        def bad_duration(msg: str, hint: str, _i: int = i) -> None:
+            problem(("timers", _i, "duration"), msg, hint)
+
+        timer_defs.append(TimerDef(str(t.get("name")), str(t.get("rfc", "")), str(t.get("meaning", "")),
+                                   _duration(t.get("duration"), bad_duration)))
 
     events: list[EventDef] = []
     for i, e in items("events"):
@@ -469,7 +512,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem]) -> Spe
     spec = Spec(name=name, title=str(data.get("title", name)), profile=profile, file=file,
                 states=tuple(states), events=tuple(events), guards=tuple(guards), timers=timers,
                 checks=checks, arrival=tuple(arrival), transitions=tuple(transitions),
-                checklist=checklist, files=(file,), diagram=diagram)
+                checklist=checklist, files=(file,), diagram=diagram, timer_defs=tuple(timer_defs))
     if len(initials) == 1 and all(s.group in groups for s in states):
         problems += _semantic_problems(spec, complete=not problems)
     return spec

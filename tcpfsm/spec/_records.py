@@ -27,6 +27,33 @@ class StateDef:
 
 
 @dataclass(frozen=True)
+class Duration:
+    """How long a timer runs once armed: fixed ``seconds``, or an Endpoint parameter (``msl``,
+    ``rto``, ``user_timeout``) times ``times``, doubled per retransmission when ``backoff``."""
+
+    param: str | None = None
+    times: float = 1.0
+    seconds: float | None = None
+    backoff: bool = False
+
+    def __str__(self) -> str:
+        if self.seconds is not None:
+            return f"{self.seconds:g} s"
+        text = f"{self.times:g} x {self.param}" if self.times != 1 else str(self.param)
+        return text + (", doubled per retransmission" if self.backoff else "")
+
+
+@dataclass(frozen=True)
+class TimerDef:
+    """A timer: its name, RFC section, meaning and duration (``timers:`` in the spec)."""
+
+    name: str
+    rfc: str = ""
+    meaning: str = ""
+    duration: Duration | None = None
+
+
+@dataclass(frozen=True)
 class EventDef:
     name: str
     kind: str
@@ -188,6 +215,7 @@ class Spec:
     checklist: tuple[tuple[str, str], ...] = ()
     files: tuple[str, ...] = ()
     diagram: DiagramHints = field(default_factory=lambda: DiagramHints())
+    timer_defs: tuple[TimerDef, ...] = ()
     _index: dict[tuple[str, str], tuple[Transition, ...]] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -210,6 +238,9 @@ class Spec:
 
     def state(self, name: str) -> StateDef:
         return next(s for s in self.states if s.name == name)
+
+    def timer_def(self, name: str) -> TimerDef:
+        return next((t for t in self.timer_defs if t.name == name), TimerDef(name))
 
     def event(self, name: str) -> EventDef:
         return next(e for e in self.events if e.name == name)
