@@ -15,14 +15,10 @@ Two projections decide what a snapshot keeps:
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple
 
-from tcpfsm.base._errors import UserCallError
-from tcpfsm.base._segment import Flags, Segment
-from tcpfsm.runtime._endpoint import Endpoint
-from tcpfsm.runtime._machine import MODEL_ATTRIBUTE
-from tcpfsm.runtime._tcb import TCB
+from tcpfsm.base import Segment, UserCallError
+from tcpfsm.runtime import Endpoint, EndpointState
 from tcpfsm.spec import Spec
 
 # Guards whose predicates read only the control bits and the passive flag.
@@ -48,9 +44,6 @@ class Result(NamedTuple):
     local: int
     sent: tuple[int, ...]
     info: StepInfo
-
-
-_TCB_FIELDS = [f.name for f in dataclasses.fields(TCB) if f.name != "timers"]
 
 
 class LocalModel:
@@ -90,45 +83,42 @@ class LocalModel:
         return sid
 
     def state_name(self, lid: int) -> str:
-        return str(self.locals[lid][0])
+        snap = self.locals[lid]
+        return str(snap[0]) if self.control else str(snap[0].state)
 
     def passive(self, lid: int) -> bool:
-        return bool(self.locals[lid][1]) if self.control else bool(self.locals[lid][1][_TCB_FIELDS.index("passive")])
+        snap = self.locals[lid]
+        return bool(snap[1]) if self.control else bool(snap[0].tcb_value("passive"))
 
     # -------------------------------------------------------- snapshot/restore
     def snapshot(self, ep: Endpoint) -> tuple[Any, ...]:
-        state = getattr(ep, MODEL_ATTRIBUTE)
+        """The local state's key, through the Endpoint's public snapshot (clock-free: the checker
+        is untimed, so deadlines and the clock are left out; armed timers are kept by name)."""
         if self.control:
-            return (state, ep.tcb.passive)
-        tcb = ep.tcb
-        return (state, tuple(getattr(tcb, f) for f in _TCB_FIELDS), frozenset(tcb.timers),
-                tuple((s.seq, s.ack, s.bits, s.length) for s in ep._rtx), ep._deferred_in, ep._last_iss,
-                ep.next_iss)
+            return (ep.state_name, ep.tcb.passive)
+        snap = ep.snapshot()
+        return (snap.replace(timers=tuple((name, 0.0) for name, _ in snap.timers), now=0.0),)
 
     def restore(self, lid: int) -> Endpoint:
         snap = self.locals[lid]
         ep = self._template.fresh()
-        setattr(ep, MODEL_ATTRIBUTE, snap[0])
         if self.control:
-            ep.tcb.passive = snap[1]
+            base = ep.snapshot()
+            ep.restore(base.replace(state=snap[0], passive=snap[1]))
             return ep
-        for name, value in zip(_TCB_FIELDS, snap[1], strict=True):
-            setattr(ep.tcb, name, value)
-        ep.tcb.timers = dict.fromkeys(snap[2], 0.0)
-        ep._rtx = [Segment(seq=q, ack=a, flags=Flags(b), length=n) for q, a, b, n in snap[3]]
-        ep._deferred_in, ep._last_iss, ep.next_iss = snap[4], snap[5], snap[6]
+        ep.restore(snap[0])
         return ep
 
     def _result(self, ep: Endpoint, sent: list[Segment], before: str) -> Result:
         info = StepInfo(tuple((s.event, str(s.source), str(s.target), s.transition) for s in ep.last_steps),
-                        before, getattr(ep, MODEL_ATTRIBUTE))
+                        before, ep.state_name)
         return Result(self._intern_local(self.snapshot(ep)), tuple(self.intern_segment(s) for s in sent), info)
 
     # ------------------------------------------------------------------ moves
     def open(self, who: str, call: str) -> Result:
         """The opening call of endpoint ``who`` on a fresh endpoint (A: active, B: passive)."""
         ep = self._template.fresh(self.iss.get(who, 0))
-        before = getattr(ep, MODEL_ATTRIBUTE)
+        before = ep.state_name
         sent = ep.listen() if call == "open_passive" else ep.connect()
         return self._result(ep, sent, before)
 
@@ -138,7 +128,7 @@ class LocalModel:
             res = self._memo[key]
         except KeyError:
             ep = self.restore(lid)
-            before = getattr(ep, MODEL_ATTRIBUTE)
+            before = ep.state_name
             res = self._memo[key] = self._result(ep, ep.receive(self.segments[sid]), before)
         assert res is not None
         return res
@@ -148,7 +138,7 @@ class LocalModel:
         key = (lid, "user", call)
         if key in self._memo:
             return self._memo[key]
-        state = self.locals[lid][0]
+        state = self.state_name(lid)
         rows = self.spec.candidates(state, call)
         res: Result | None = None
         if rows and not all(t.error for t in rows):
@@ -158,7 +148,7 @@ class LocalModel:
             except UserCallError:
                 sent = None
             # SEND is an environment event only where it opens (the RFC's SEND in LISTEN)
-            if sent is not None and not (call == "send" and getattr(ep, MODEL_ATTRIBUTE) == state):
+            if sent is not None and not (call == "send" and ep.state_name == state):
                 res = self._result(ep, sent, state)
         self._memo[key] = res
         return res
@@ -167,14 +157,15 @@ class LocalModel:
         key = (lid, "timer", timer)
         if key in self._memo:
             return self._memo[key]
-        state = self.locals[lid][0]
+        state = self.state_name(lid)
         res: Result | None = None
         event = self._timer_event.get(timer)
         if event and self.spec.candidates(state, event):
             ep = self.restore(lid)
-            if self.control:
-                ep.tcb.timers[timer] = 0.0  # untimed: a timer of the state may fire any time
-            if timer in ep.tcb.timers:
+            if self.control:  # untimed: a timer of the state may fire any time
+                snap = ep.snapshot()
+                ep.restore(snap.replace(timers=tuple(sorted({*snap.timers, (timer, 0.0)}))))
+            if timer in ep.armed_timers:
                 res = self._result(ep, ep.timeout(timer), state)
         self._memo[key] = res
         return res
