@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from tcpfsm.base import Segment, UserCallError
-from tcpfsm.runtime import Endpoint, EndpointState
+from tcpfsm.runtime import Endpoint
 from tcpfsm.spec import Spec
 
 # Guards whose predicates read only the control bits and the passive flag.
