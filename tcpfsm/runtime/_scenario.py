@@ -8,7 +8,6 @@ from typing import Any
 from tcpfsm.base._errors import TcpFsmError
 from tcpfsm.base._segment import Flags, Segment
 from tcpfsm.runtime._endpoint import Endpoint
-from tcpfsm.runtime._machine import state_of
 from tcpfsm.runtime._pair import EndpointPair, TraceEvent
 from tcpfsm.spec import Spec
 from tcpfsm.spec._scenarios import Scenario
@@ -66,7 +65,7 @@ def run_scenario(sc: Scenario, spec: Spec | None = None, *, profile: str | None 
             elif "expect" in step:
                 for who, want in step["expect"].items():
                     got = pair.endpoint(str(who)).state
-                    if got is not state_of(str(want)):
+                    if got is not pair.endpoint(str(who)).compiled.state_of(str(want)):
                         failures.append(f"{where}: expected {who} in {want}, found {got}")
         except IndexError:
             failures.append(f"{where}: nothing in flight to {next(iter(step))} (step {i + 1})")
