@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from tcpfsm.base._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
 from tcpfsm.base._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
-from tcpfsm.runtime._machine import MODEL_ATTRIBUTE, CompiledMachine, State, machine_for
+from tcpfsm.runtime._machine import MODEL_ATTRIBUTE, CompiledMachine, State, StateBase, machine_for
 from tcpfsm.runtime._tcb import CHECKS, TCB
 from tcpfsm.spec import USER, Send, Spec, Transition, resolve_spec
 from tcpfsm.spec import _vocabulary as vocabulary
@@ -95,7 +95,7 @@ class Notice:
 
     text: str
     transition: str
-    state: Any
+    state: StateBase
 
     def __str__(self) -> str:
         return self.text
@@ -105,8 +105,8 @@ class Step(NamedTuple):
     """One transition taken: what happened, by which spec row, with what effect (immutable)."""
 
     event: str
-    source: Any
-    target: Any
+    source: StateBase
+    target: StateBase
     transition: str
     rfc: str
     segment: Segment | None = None
@@ -170,7 +170,7 @@ class Endpoint:
         self._machine: Any = _transitions_machine(compiled) if engine == "transitions" else None
         self._state_group, self._steps_of = compiled.state_group, compiled.steps_of
         self._event_kind, self._timer_event = compiled.event_kind, compiled.timer_event
-        self._by_name = compiled.by_name
+        self._by_name: dict[str, StateBase] = compiled.by_name
         setattr(self, MODEL_ATTRIBUTE, self.spec.initial)
         self.next_iss = iss  # the ISS the next OPEN uses (then the clock decides)
         self._config = {"rcv_wnd": rcv_wnd, "rto": rto, "msl": msl, "user_timeout": user_timeout,
@@ -197,7 +197,7 @@ class Endpoint:
 
     # ------------------------------------------------------------------ views
     @property
-    def state(self) -> Any:
+    def state(self) -> StateBase:
         """The current state, a member of the spec's own ``State`` enum (``self.compiled.State``)."""
         return self._by_name[getattr(self, MODEL_ATTRIBUTE)]
 

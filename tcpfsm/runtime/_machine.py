@@ -122,7 +122,7 @@ class CompiledMachine:
 
     spec: Spec
     State: Any
-    by_name: dict[str, Any]  # RFC name and code name -> State member
+    by_name: dict[str, StateBase]  # RFC name and code name -> State member
     table: CompiledTable
     state_group: dict[str, ArrivalGroup]
     steps_of: dict[str, list[tuple[Step, int, int]]]  # group -> (step, flags needed, flags forbidden)
