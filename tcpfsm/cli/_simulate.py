@@ -14,7 +14,8 @@ from tcpfsm.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, echo_json, lo
 @spec_options
 @click.option("--scenarios", "scenarios_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="A scenario file of your own (the format of specs/scenarios.yaml).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output (schema: tcpfsm/schema/simulate.schema.json).")
 @click.option("--list", "list_", is_flag=True, help="List the named scenarios.")
 @click.option("--chart", type=click.Path(dir_okay=False), help="Also draw a sequence chart (.svg, .png, .pdf, .dot).")
 def simulate(scenario: str | None, spec_file: str | None, profile: str | None, scenarios_file: str | None,
