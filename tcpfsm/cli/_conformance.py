@@ -40,7 +40,8 @@ def samples_cmd(name: str | None) -> int:
 @click.command("replay")
 @click.argument("trace", type=click.Path(dir_okay=False))
 @spec_options
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output (schema: tcpfsm/schema/replay.schema.json).")
 def replay_cmd(trace: str, spec_file: str | None, profile: str | None, as_json: bool) -> int:
     """Replay an event trace (JSON Lines) through one endpoint; report every divergence.
 
@@ -82,7 +83,8 @@ def replay_cmd(trace: str, spec_file: str | None, profile: str | None, as_json: 
 @click.command("monitor")
 @click.argument("capture", type=click.Path(dir_okay=False))
 @spec_options
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output (schema: tcpfsm/schema/monitor.schema.json).")
 @click.option("--csv", "as_csv", is_flag=True, help="One row per connection.")
 @click.option("--connection", "conn_id", type=int, help="Only this connection, with its packets.")
 @click.option("--chart", type=click.Path(dir_okay=False), help="With --connection: a sequence chart (.svg/.png/.dot).")

@@ -1,6 +1,8 @@
-"""The spec layer: machine specs loaded into frozen records, the vocabulary, scenarios."""
+"""The spec layer: machine specs and profiles loaded into frozen records, the vocabulary, scenarios."""
 
-from tcpfsm.spec._loader import available_profiles, load_spec, profile_path, resolve_spec
+from tcpfsm.spec._format_doc import spec_format_markdown
+from tcpfsm.spec._loader import available_profiles, load_spec, resolve_spec
+from tcpfsm.spec._profiles import BASE_SPEC, base_names, profile_path
 from tcpfsm.spec._records import (
     SAME,
     SEGMENT,
@@ -25,6 +27,7 @@ from tcpfsm.spec._scenarios import Scenario, load_scenarios, scenarios_file
 from tcpfsm.spec._vocabulary import VOCABULARY, Registry, Term, terms
 
 __all__ = [
+    "BASE_SPEC",
     "SAME",
     "SEGMENT",
     "TIMER",
@@ -47,12 +50,14 @@ __all__ = [
     "TimerDef",
     "Transition",
     "available_profiles",
+    "base_names",
     "checklist_rows",
     "load_scenarios",
     "load_spec",
     "profile_path",
     "resolve_spec",
     "scenarios_file",
+    "spec_format_markdown",
     "spec_to_dict",
     "terms",
 ]

@@ -4,10 +4,12 @@ user calls defined everywhere, reachability and traps."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 from tcpfsm.base._errors import Problem
 from tcpfsm.base._segment import Flags
-from tcpfsm.spec._records import USER, GuardDef, GuardRef, Spec, Transition
+from tcpfsm.spec._records import SAME, USER, GuardDef, GuardRef, Spec, StateDef, Transition
 
 
 def _closure(refs: Iterable[GuardRef], guards: dict[str, GuardDef]) -> set[GuardRef]:
@@ -93,24 +95,90 @@ def _uncovered_case(ts: tuple[Transition, ...], guards: dict[str, GuardDef]) -> 
     return None
 
 
-def _semantic_problems(spec: Spec, complete: bool = True) -> list[Problem]:
+@dataclass(frozen=True)
+class Change:
+    """What a profile overlay did to a transition of its base (``remove:``, ``replace:``, ``patch:``),
+    and where: a coverage problem that the change caused is reported at the change."""
+
+    tid: str
+    verb: str  # removed | replaced | patched
+    file: str
+    line: int
+    sources: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    guard: tuple[GuardRef, ...] = ()
+    target: str = SAME
+
+    def covered(self, state: str, event: str) -> bool:
+        return state in self.sources and event in self.events
+
+
+def _at(file: str, line: int) -> str:
+    return f"{Path(file).name}:{line}" if line else Path(file).name
+
+
+def _nearest(ts: tuple[Transition, ...], closure: set[GuardRef], files: tuple[str, ...]
+             ) -> tuple[Transition, list[GuardRef]]:
+    """The transition closest to firing in the case ``closure``: fewest guards against it, then most
+    for it, then the one of the latest file of a profile chain (what the profile wrote)."""
+    rank = {f: i for i, f in enumerate(files)}
+
+    def cost(t: Transition) -> tuple[int, int, int]:
+        return (sum(g.negation() in closure for g in t.guard), -sum(g in closure for g in t.guard),
+                -rank.get(t.file, -1))
+    best = min(ts, key=cost)
+    return best, [g for g in best.guard if g.negation() in closure]
+
+
+def _later(a: Transition, b: Transition, files: tuple[str, ...]) -> tuple[Transition, Transition]:
+    """(the one to report at, the other): the transition of the later file of a profile chain, else ``b``."""
+    rank = {f: i for i, f in enumerate(files)}
+    return (a, b) if rank.get(a.file, -1) > rank.get(b.file, -1) else (b, a)
+
+
+def _semantic_problems(spec: Spec, complete: bool = True, changes: tuple[Change, ...] = ()) -> list[Problem]:
     """Determinism always; coverage and reachability only when nothing else is wrong
-    (a transition left out for a bad name would make them report ghosts)."""
+    (a transition left out for a bad name would make them report ghosts).
+
+    Each problem names the transition that caused it, or the one nearest to it, with its
+    file:line: a profile's ``remove:``/``replace:``/``patch:`` entry when that change lost the
+    case, else the transition of the gap, else (a missing row) the state's declaration."""
     problems: list[Problem] = []
     guards = {g.name: g for g in spec.guards}
+    files = spec.files or (spec.file,)
     # determinism
     for (state, event), ts in spec._index.items():
         for i, a in enumerate(ts):
             for b in ts[i + 1:]:
                 if not exclusive(a, b, guards):
+                    here, other = _later(a, b, files)
                     problems.append(Problem(
-                        b.file, b.line,
+                        here.file, here.line,
                         f"transitions {a.id} and {b.id} both fire on {event} in {state}: their guards "
                         f"[{', '.join(map(str, a.guard)) or 'none'}] and [{', '.join(map(str, b.guard)) or 'none'}] "
-                        "are not mutually exclusive",
+                        f"are not mutually exclusive ({other.id} is at {_at(other.file, other.line)})",
                         "add a guard to one and its negation (`not NAME`) to the other"))
     if not complete:
         return problems
+
+    def cause(state: str, event: str, case: set[GuardRef] | None = None) -> Change | None:
+        """The last overlay change that took (state, event) - in ``case`` - away."""
+        found = [c for c in changes if c.covered(state, event)
+                 and (case is None or all(g in case for g in c.guard))]
+        return found[-1] if found else None
+
+    order = {name: i for i, name in enumerate(spec.state_names)}
+
+    def example(event: str, state: str, states: Iterable[str]) -> str:
+        """A hint: the transition of ``event`` in the state of ``states`` declared nearest to ``state``."""
+        allowed = set(states) - {state}
+        best: tuple[int, int, Transition] | None = None
+        for i, t in enumerate(spec.transitions):
+            near = [abs(order[s] - order[state]) for s in t.sources if s in allowed]
+            if event in t.events and near and (best is None or (min(near), i) < best[:2]):
+                best = (min(near), i, t)
+        return f", e.g. add it to the source of {best[2].id} ({_at(best[2].file, best[2].line)})" if best else ""
+
     # the guards of (state, segment or timer event) cover every case
     for (state, event), ts in spec._index.items():
         if spec.event(event).kind == USER:
@@ -118,23 +186,46 @@ def _semantic_problems(spec: Spec, complete: bool = True) -> list[Problem]:
         gap = _uncovered_case(ts, guards)
         if gap is not None:
             case = ", ".join(str(g) for g in gap) or "no guard"
-            problems.append(Problem(ts[0].file, ts[0].line,
-                                    f"no transition of {event} in {state} holds when {case}",
+            closure = _closure(gap, guards)
+            msg = f"no transition of {event} in {state} holds when {case}"
+            c = cause(state, event, closure)
+            if c is not None:
+                problems.append(Problem(c.file, c.line, f"{msg} ({c.tid} covered that case before it was "
+                                        f"{c.verb} here)", "add a transition for that case (a `drop:` if the "
+                                        "RFC discards it), or keep the base's"))
+                continue
+            near, against = _nearest(ts, closure, files)
+            problems.append(Problem(near.file, near.line,
+                                    f"{msg} (nearest: {near.id}, which needs {', '.join(map(str, against))})",
                                     "add a transition for that case (a `drop:` if the RFC discards it)"))
+
+    def missing(st: StateDef, event: str, msg: str, hint: str, detail: str = "") -> None:
+        c = cause(st.name, event)
+        if c is not None:
+            where = f"{c.tid} covered it before it was {c.verb} here; {st.name} is declared at {_at(st.file, st.line)}"
+            problems.append(Problem(c.file, c.line, f"{msg} ({'; '.join(filter(None, (detail, where)))})", hint))
+        else:
+            problems.append(Problem(st.file or spec.file, st.line, f"{msg} ({detail})" if detail else msg, hint))
+
     # user calls are defined in every state (an effect or a documented error)
     for ev in spec.events:
         if ev.kind != USER:
             continue
         for st in spec.states:
             if not spec.candidates(st.name, ev.name):
-                problems.append(Problem(spec.file, 0, f"no rule for user call {ev.name} in {st.name}",
-                                        "add a transition, or an `error:` with the RFC's words"))
+                missing(st, ev.name, f"no rule for user call {ev.name} in {st.name}",
+                        "add a transition, or an `error:` with the RFC's words"
+                        + example(ev.name, st.name, spec.state_names))
     # every segment event that arrival can produce is covered
     for state, event in sorted(arrival_events(spec)):
         if not spec.candidates(state, event):
-            problems.append(Problem(spec.file, 0, f"no transition for {event} in {state}, which the "
-                                    f"arrival steps of group {spec.state(state).group!r} can produce",
-                                    "add a transition (a `drop:` if the RFC discards the segment)"))
+            st = spec.state(state)
+            group = spec.group(st.group)
+            step = next(s for s in group.steps if s.event == event)
+            missing(st, event, f"no transition for {event} in {state}, which the arrival steps of group "
+                    f"{group.name!r} can produce", "add a transition (a `drop:` if the RFC discards the segment)"
+                    + example(event, state, (s.name for s in spec.states if s.group == group.name)),
+                    f"its step at {_at(step.file, step.line)}")
     # reachability and traps
     succ: dict[str, set[str]] = {s: set() for s in spec.state_names}
     for s, _e, t in spec.edges():
@@ -142,11 +233,33 @@ def _semantic_problems(spec: Spec, complete: bool = True) -> list[Problem]:
     reach = _reach(spec.initial, succ)
     for st in spec.states:
         if st.name not in reach:
-            problems.append(Problem(spec.file, 0, f"state {st.name} is unreachable from {spec.initial}",
-                                    "add a transition into it, or remove it"))
+            into = [t for s, _e, t in spec.edges() if t.target_from(s) == st.name and s != st.name]
+            entered = [c for c in changes if c.target == st.name]
+            msg = f"state {st.name} is unreachable from {spec.initial}"
+            hint = "add a transition into it, or remove it"
+            if entered:
+                c = entered[-1]
+                problems.append(Problem(c.file, c.line, f"{msg} ({c.tid} entered it before it was {c.verb} "
+                                        "here)", hint))
+                continue
+            detail = (f": only {', '.join(dict.fromkeys(t.id for t in into))}, from unreachable states, enter it"
+                      if into else ": no transition enters it")
+            problems.append(Problem(st.file or spec.file, st.line, msg + detail, hint))
         elif spec.initial not in _reach(st.name, succ):
-            problems.append(Problem(spec.file, 0, f"state {st.name} is a trap: {spec.initial} cannot be "
-                                    "reached from it", "add a way out (ABORT, a timeout, an RST)"))
+            closed = _reach(st.name, succ)
+            ways_out = [c for c in changes if any(s in closed for s in c.sources)
+                        and c.target not in (SAME, *closed)]
+            msg = (f"state {st.name} is a trap: {spec.initial} cannot be reached from it (its transitions "
+                   f"lead only to {', '.join(sorted(closed))}")
+            hint = "add a way out (ABORT, a timeout, an RST)"
+            if ways_out:
+                c = ways_out[-1]
+                problems.append(Problem(c.file, c.line, f"{msg}; {c.tid} led out before it was {c.verb} here)",
+                                        hint))
+                continue
+            first = next((t for t in spec.transitions if st.name in t.sources), None)
+            nearby = f", e.g. {first.id} at {_at(first.file, first.line)}" if first else ""
+            problems.append(Problem(st.file or spec.file, st.line, f"{msg}{nearby})", hint))
     return problems
 
 

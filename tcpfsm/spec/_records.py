@@ -19,6 +19,8 @@ class StateDef:
     rfc: str
     meaning: str = ""
     initial: bool = False
+    file: str = field(default="", compare=False)  # where it is declared (for problems)
+    line: int = field(default=0, compare=False)
 
     @property
     def code_name(self) -> str:
@@ -124,6 +126,8 @@ class Step:
     without: Flags = Flags(0)  # noqa: RUF009
     check: str | None = None
     final: bool = False
+    file: str = field(default="", compare=False)  # where it is declared (for problems)
+    line: int = field(default=0, compare=False)
 
     @property
     def flag_bits(self) -> int:
@@ -216,6 +220,7 @@ class Spec:
     files: tuple[str, ...] = ()
     diagram: DiagramHints = field(default_factory=lambda: DiagramHints())
     timer_defs: tuple[TimerDef, ...] = ()
+    sets: tuple[tuple[str, tuple[str, ...]], ...] = ()  # named state sets, expanded (``sets:``)
     _index: dict[tuple[str, str], tuple[Transition, ...]] = field(
         default_factory=dict, compare=False, repr=False)
 
@@ -235,6 +240,10 @@ class Spec:
     @property
     def state_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states)
+
+    def state_set(self, name: str) -> tuple[str, ...]:
+        """The states of a named set (``sets:`` in the spec), in the order written."""
+        return dict(self.sets)[name]
 
     def state(self, name: str) -> StateDef:
         return next(s for s in self.states if s.name == name)

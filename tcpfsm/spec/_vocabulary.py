@@ -15,13 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from tcpfsm.base._segment import Flags
+
 
 @dataclass(frozen=True)
 class Term:
     """One word of the vocabulary: its name, what kind of word it is, what it means, where from."""
 
     name: str
-    kind: str  # predicate | check | effect | seq | ack | duration | action | property
+    kind: str  # predicate | check | effect | seq | ack | duration | action | flag
     doc: str
     rfc: str = ""
 
@@ -83,7 +85,7 @@ SEND_SEQ = _terms("seq", [
     ("SND.NXT", "3.3.1", "The next sequence number to send; the segment then advances SND.NXT by SEG.LEN."),
     ("ISS", "3.3.1", "Our initial send sequence number (a SYN sent again)."),
     ("SEG.ACK", "3.10.7.1", "The arriving segment's ACK field (the RST that answers an ACK)."),
-    ("ZERO", "3.10.7.1", "Zero (an RST,ACK that answers a segment without ACK)."),
+    ("ZERO", "3.10.7.1", "Zero (an RST,ACK that answers a segment without ACK); the RFC notation writes `<SEQ=0>`."),
 ])
 SEND_ACK = _terms("ack", [
     ("RCV.NXT", "3.3.1", "The next sequence number we expect to receive."),
@@ -110,9 +112,33 @@ ACTIONS = _terms("action", [
     ("stop", "3.10.8", "Disarm a timer, or `all`."),
 ])
 
+# The control bits a send's `ctl:` and an arrival step's `flags:` / `without:` may name.
+FLAGS = _terms("flag", [
+    ("SYN", "3.1", "Synchronize sequence numbers."),
+    ("FIN", "3.1", "No more data from sender."),
+    ("RST", "3.1", "Reset the connection."),
+    ("PSH", "3.1", "Push function."),
+    ("ACK", "3.1", "Acknowledgment field is significant."),
+    ("URG", "3.1", "Urgent pointer field is significant."),
+])
+if set(FLAGS) != set(Flags.__members__):  # pragma: no cover - a programming error
+    raise LookupError(f"FLAGS {sorted(FLAGS)} differ from tcpfsm.base.Flags {sorted(Flags.__members__)}")
+
 VOCABULARY: dict[str, dict[str, Term]] = {
     "predicate": PREDICATES, "check": CHECKS, "effect": EFFECTS, "seq": SEND_SEQ, "ack": SEND_ACK,
-    "duration": DURATIONS, "action": ACTIONS,
+    "duration": DURATIONS, "action": ACTIONS, "flag": FLAGS,
+}
+
+# What each kind of term is, and where a spec writes it (for `tcpfsm spec vocabulary` and the docs).
+KINDS: dict[str, str] = {
+    "predicate": "Predicates a guard names (`guards: - {name: ..., predicate: NAME}`; default: the guard's name).",
+    "check": "Checks an arrival step names (`check: NAME`), declared under `checks:`.",
+    "effect": "Effects a transition names among its `actions:` (a bare name).",
+    "seq": "Where a sent segment's SEQ comes from (`send: {seq: NAME}` or `<SEQ=NAME>`).",
+    "ack": "Where a sent segment's ACK comes from (`send: {ack: NAME}` or `<ACK=NAME>`).",
+    "duration": "What a timer's `duration:` is made of (`{seconds: N}` or `{param: NAME, times: N}`).",
+    "action": "The kinds of action a transition lists, besides effect names (`{KIND: ARG}`).",
+    "flag": "TCP control bits (`ctl: \"SYN,ACK\"`, `<CTL=SYN,ACK>`, arrival `flags:` and `without:`).",
 }
 
 
