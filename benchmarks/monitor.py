@@ -11,6 +11,7 @@ process, `--repeat` times, median wall; peak memory is the process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -51,15 +52,30 @@ def make_synthetic(src: Path, dst: Path, copies: int = 10) -> int:
     return len(records) * copies
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
+def run(cmd: list[str], out: Path) -> tuple[float, float]:
+    """Wall time and peak RSS (MiB) of one run; its standard output goes to ``out``."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    with open(out, "wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise RuntimeError(f"{' '.join(cmd)} exited {code}")
+    if code not in (0, 1):  # 1: the capture has findings
+        raise RuntimeError(f"{' '.join(cmd)} exited {code}: {err.decode(errors='replace').strip()}")
     return wall, usage.ru_maxrss / 1024.0
+
+
+def check_tcpfsm(out: Path, packets: int) -> None:
+    """The run really monitored the capture: its JSON reads every packet (a run that failed to
+    start, e.g. an import error, must not pass for a fast one)."""
+    try:
+        read = json.loads(out.read_text())["packets"]["read"]
+    except (ValueError, KeyError) as exc:
+        raise RuntimeError(f"tcpfsm monitor gave no JSON report ({exc}): see {out}") from None
+    if read != packets:
+        raise RuntimeError(f"tcpfsm monitor read {read} packets of {packets}")
 
 
 def count_packets(path: Path) -> int:
@@ -90,12 +106,15 @@ def main() -> None:
     for path in (args.capture, synthetic):
         n = count_packets(path)
         rows = {}
-        tools = {"tcpfsm": [sys.executable, "-m", "tcpfsm.cli", "monitor", str(path), "--profile", args.profile,
+        tools = {"tcpfsm": [sys.executable, "-m", "tcpfsm", "monitor", str(path), "--profile", args.profile,
                             "--json"]}
         if tshark:
             tools["tshark"] = [tshark, "-r", str(path), "-q", "-z", "conv,tcp"]
         for name, cmd in tools.items():
-            samples = [run(cmd) for _ in range(args.repeat)]
+            out = cache / f"{name}.out"
+            samples = [run(cmd, out) for _ in range(args.repeat)]
+            if name == "tcpfsm":
+                check_tcpfsm(out, n)
             wall = statistics.median(s[0] for s in samples)
             peak = max(s[1] for s in samples)
             rows[name] = wall

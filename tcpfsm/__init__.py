@@ -9,8 +9,12 @@ This module re-exports the public API: load a spec (:func:`load_spec`,
 :func:`resolve_spec`), run it (:class:`Endpoint`, a sans-IO endpoint driven by the
 ``transitions`` library; :class:`EndpointPair`, two of them and a network), and, with the
 extras installed, check it (:mod:`tcpfsm.checker`), monitor captures
-(:mod:`tcpfsm.conformance`) and draw it (:mod:`tcpfsm.render`).
+(:mod:`tcpfsm.conformance`) and draw it (:mod:`tcpfsm.render`). The streaming
+:class:`Monitor` (both ends' states of every connection of a stream of TCP packets) needs
+no extra: numpy and dpkt only speed up reading capture files and parse dpkt's packets.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from tcpfsm.base import (
     ConnectionClosing,
@@ -39,6 +43,26 @@ from tcpfsm.runtime import (
 )
 from tcpfsm.spec import Spec, Transition, available_profiles, load_spec, resolve_spec
 
+if TYPE_CHECKING:
+    from tcpfsm.conformance import ConnectionStates, Monitor, SkippedPacket, TcpPacket, from_dpkt, from_scapy
+
+# The monitor's names load tcpfsm.conformance when first used: every command but `monitor`
+# starts without it (some 80 ms). It needs neither numpy nor dpkt.
+_CONFORMANCE = ("ConnectionStates", "Monitor", "SkippedPacket", "TcpPacket", "from_dpkt", "from_scapy")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CONFORMANCE:
+        from tcpfsm import conformance
+
+        return getattr(conformance, name)
+    raise AttributeError(f"module 'tcpfsm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_CONFORMANCE))
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -46,24 +70,30 @@ __all__ = [
     "ConnectionClosing",
     "ConnectionDoesNotExist",
     "ConnectionExists",
+    "ConnectionStates",
     "Endpoint",
     "EndpointPair",
     "EndpointState",
     "Flags",
+    "Monitor",
     "Notice",
     "Problem",
     "Segment",
+    "SkippedPacket",
     "Spec",
     "SpecError",
     "SpecGap",
     "State",
     "Step",
     "TcpFsmError",
+    "TcpPacket",
     "TimerNotArmed",
     "TraceEvent",
     "Transition",
     "UserCallError",
     "available_profiles",
+    "from_dpkt",
+    "from_scapy",
     "load_spec",
     "machine_for",
     "resolve_spec",

@@ -13,10 +13,9 @@ so every finding is computed by the real engine with its own packet numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-from tcpfsm.conformance._monitor import ACK, FIN, RST, SYN, Connection, Monitor, Side, _record_step
+from tcpfsm.conformance._monitor import ACK, FIN, RST, SYN, Connection, Engine, Side, View
 from tcpfsm.conformance._packets import TcpPacket
 from tcpfsm.spec import Spec
 
@@ -31,7 +30,8 @@ class Node:
     def __init__(self, ended: bool) -> None:
         self.children: dict[Key, Node] = {}
         self.ended = ended          # a FIN or RST has been seen
-        self.final: dict[str, Any] | None = None  # the flushed summary, once worked out (no findings)
+        # the flushed view and whether both ends are done, once worked out (no findings)
+        self.final: tuple[View, bool] | None = None
 
 
 @dataclass
@@ -51,13 +51,13 @@ class Track:
 
 
 class MemoMonitor:
-    """Same answers as :class:`Monitor`, connection by connection, at dictionary speed."""
+    """Same answers as :class:`Engine`, connection by connection, at dictionary speed."""
 
     def __init__(self, spec: Spec) -> None:
-        self.real = Monitor(spec)
+        self.real = Engine(spec)
         self.root = Node(False)
         self.active: dict[tuple[tuple[str, int], tuple[str, int]], Track] = {}
-        self.results: list[dict[str, Any]] = []
+        self.results: list[View] = []
         self.next_id = 1
         self.hits = 0
         self.misses = 0
@@ -75,8 +75,8 @@ class MemoMonitor:
         k4 = (a, b) if a <= b else (b, a)
         t = self.active.get(k4)
         if t is not None and flags & SYN and not flags & ACK and self._ended(t):
-            final = self._final(t)
-            if final["_finished"]:
+            final, finished = self._final(t)
+            if finished:
                 self._finalize(t, final)
                 del self.active[k4]
                 t = None
@@ -145,51 +145,48 @@ class MemoMonitor:
         t.prefix = []
         t.node = None  # the replayed path is already in the trie; a new one starts from here unknown
 
-    def _final(self, t: Track) -> dict[str, Any]:
-        """The connection's summary after the end-of-capture flush (cached per trie node).
-
-        Works on a copy: the connection may go on (a SYN that does not reuse the 4-tuple)."""
+    def _final(self, t: Track) -> tuple[View, bool]:
+        """The connection as if the capture ended now (cached per trie node), and whether both
+        ends are done. Works on a copy: the connection may go on (a SYN that does not reuse the
+        4-tuple; a query of the streaming monitor)."""
         node = t.node
         if t.real is None and node is not None and node.final is not None:
             return node.final
-        conn = Connection(t.id, Side(*t.orig), Side(*t.resp), t.first_packet)
         if t.real is not None:
-            for mine, other in ((conn.orig, t.real.orig), (conn.resp, t.real.resp)):
-                mine.ep = other.ep.clone() if other.ep is not None else None
-                mine.states = list(other.states)
-                mine.pending = list(other.pending)
-                mine.expected = list(other.expected)
-                mine.sent_data, mine.received_data = other.sent_data, other.received_data
-                if mine.ep is not None:
-                    mine.ep.observe(partial(_record_step, mine))
-            for name in ("midstream", "syn_seen", "synack_seen", "established"):
-                setattr(conn, name, getattr(t.real, name))
-            conn.history = list(t.real.history)
-            conn._hist_seen = set(t.real._hist_seen)
-            conn.flags_seen = dict(t.real.flags_seen)
-            conn.findings = list(t.real.findings)
+            conn = Engine.copy(t.real)
         else:
+            conn = Connection(t.id, Side(*t.orig), Side(*t.resp), t.first_packet)
             for q in t.prefix:
                 self.real._handle(conn, TcpPacket(*q))
+        settled = len(conn.findings)
         self.real._flush(conn)
-        d = conn.to_dict()
-        d["_finished"] = conn.finished(self.real.roles)
-        if t.real is None and node is not None and not d["findings"]:
-            node.final = d
-        return d
+        final = View(conn.to_dict(), conn.unconfirmed, settled), conn.finished(self.real.roles)
+        if t.real is None and node is not None and not conn.findings:
+            node.final = final
+        return final
 
-    def _finalize(self, t: Track, final: dict[str, Any] | None = None) -> None:
-        d = dict(final if final is not None else self._final(t))
-        d.pop("_finished", None)
+    def _view(self, t: Track, final: View | None = None) -> View:
+        """This track's view: a (possibly shared) final view with the track's own numbers."""
+        v = final if final is not None else self._final(t)[0]
+        d = dict(v.summary)
         d["id"], d["first_packet"], d["last_packet"] = t.id, t.first_packet, t.last_packet
         d["endpoints"] = [dict(d["endpoints"][0], addr=t.orig[0], port=t.orig[1]),
                           dict(d["endpoints"][1], addr=t.resp[0], port=t.resp[1])]
-        self.results.append(d)
+        return View(d, v.unconfirmed, v.settled)
+
+    def _finalize(self, t: Track, final: View | None = None) -> None:
+        v = self._view(t, final)
+        self.results.append(View(v.summary, v.unconfirmed, len(v.summary["findings"])))  # over: all settled
         t.prefix = []
         t.real = None
+
+    def peek(self) -> list[View]:
+        """Every connection as if the capture ended now; nothing here changes."""
+        return sorted(self.results + [self._view(t) for t in self.active.values()],
+                      key=lambda v: int(v.summary["id"]))
 
     def finish(self) -> list[dict[str, Any]]:
         for t in self.active.values():
             self._finalize(t)
         self.active.clear()
-        return sorted(self.results, key=lambda d: d["id"])
+        return [v.summary for v in sorted(self.results, key=lambda v: int(v.summary["id"]))]

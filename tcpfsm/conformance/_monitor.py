@@ -23,38 +23,65 @@ open) if with its own SYN. A connection seen from the middle starts both ends in
 ESTABLISHED. At a vantage point beside one end, segments that end sent may never reach the
 other; the other shadow still receives them (its state sequence is the same, its timing is
 not), and expected replies that never show up are forgotten once a later one matches.
+
+Delivery waits for evidence. A segment seen going to Y is *pending* until Y sends one whose
+ACK covers it (SEG.ACK >= its SEG.SEQ+SEG.LEN, RFC 9293 §3.10.7.4: Y acknowledges only what
+arrived); only then does Y's shadow receive it. What is still pending when the capture ends
+(or when a new SYN reuses the 4-tuple) is delivered then, in capture order, *unconfirmed*: a
+side whose latest state came from such a delivery carries ``unconfirmed_end`` until a later
+segment of its own acknowledges that far or its state moves on evidence of its own.
+
+The shadows are driven through the Endpoint's public API only (user calls, ``receive``,
+``timeout``, ``resync``, ``join_midstream``, ``snapshot``/``restore``, ``clone``); the TCB is
+read, never written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
-from tcpfsm.base._errors import TcpFsmError, UserCallError
-from tcpfsm.base._segment import Flags, Segment, flags_of, seq_add, seq_le, seq_lt
+from tcpfsm.base import Flags, Segment, TcpFsmError, UserCallError, flags_of, seq_add, seq_le, seq_lt
 from tcpfsm.conformance._packets import TcpPacket
-from tcpfsm.runtime._endpoint import Endpoint, Step
-from tcpfsm.runtime._machine import MODEL_ATTRIBUTE
+from tcpfsm.runtime import Endpoint, Step
 from tcpfsm.spec import Spec
 
 SYN, ACK, FIN, RST, PSH = (int(f) for f in (Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH))
 CTL = SYN | FIN | RST | ACK
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
+    """What in a capture breaks the spec: at which packet, by which end, under which rule.
+
+    ``transition`` is the spec's rule id and ``rfc`` its section (RFC 9293 unless it says
+    otherwise). ``connection`` is the connection's id where the finding is reported per
+    connection (:meth:`Monitor.findings`). ``unconfirmed``: it came from delivering segments
+    whose arrival nothing on the wire has shown yet (see :class:`ConnectionStates`): it may
+    still go away as the capture goes on.
+    """
+
     packet: int
     endpoint: str
     what: str
     transition: str = ""
     rfc: str = ""
     detail: str = ""
+    connection: int = 0
+    unconfirmed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON contract's object (``tcpfsm monitor --json``)."""
         return {"packet": self.packet, "endpoint": self.endpoint, "finding": self.what,
                 "transition": self.transition or None, "rfc": self.rfc or None, "detail": self.detail or None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], *, connection: int = 0, unconfirmed: bool = False) -> Finding:
+        return cls(d["packet"], d["endpoint"], d["finding"], d["transition"] or "", d["rfc"] or "",
+                   d["detail"] or "", connection, unconfirmed)
 
 
 @dataclass
@@ -70,6 +97,9 @@ class Side:
     first_rcv_seq: int | None = None
 
     acked_by_me: int | None = None  # the highest ACK this side sent (its RCV.NXT on the wire)
+    # the latest state came from a delivery the wire has not confirmed: the end (SEG.SEQ+SEG.LEN)
+    # of that segment, until this side acknowledges it or moves on evidence of its own
+    unconfirmed_end: int | None = None
 
     def gap_ok(self, seq: int) -> bool:
         """This side has acknowledged up to ``seq`` (or further): the bytes before it arrived."""
@@ -110,7 +140,12 @@ class Connection:
 
     def finished(self, roles: Roles) -> bool:
         ends = [s.ep for s in (self.orig, self.resp) if s.ep is not None]
-        return bool(ends) and all(getattr(e, MODEL_ATTRIBUTE) in roles.finished for e in ends)
+        return bool(ends) and all(e.state_name in roles.finished for e in ends)
+
+    @property
+    def unconfirmed(self) -> tuple[bool, bool]:
+        """Per end (originator, responder): its latest state is not yet confirmed by the wire."""
+        return self.orig.unconfirmed_end is not None, self.resp.unconfirmed_end is not None
 
     @property
     def conn_state(self) -> str:
@@ -199,8 +234,18 @@ class Roles:
                    target(spec.initial, "open_passive"), target(syn_sent, "rcv_syn_ack"), fin_on_close, fin_acked)
 
 
-class Monitor:
-    """Feed packets with ``packet()``, then ``finish()``; connections in order of appearance."""
+class View(NamedTuple):
+    """One connection as if the capture ended now: its summary (the JSON contract's object),
+    whether each end's latest state is unconfirmed, and how many of its findings are settled
+    (the first ``settled``; the rest came from deliveries made only for this view)."""
+
+    summary: dict[str, Any]
+    unconfirmed: tuple[bool, bool]
+    settled: int
+
+
+class Engine:
+    """The plain monitor: ``packet()`` per TCP segment; ``peek()`` at any time; ``finish()``."""
 
     def __init__(self, spec: Spec, *, keep_packets: bool = False) -> None:
         self.spec = spec
@@ -209,7 +254,6 @@ class Monitor:
         self.active: dict[tuple[tuple[str, int], tuple[str, int]], Connection] = {}
         self.done: list[Connection] = []
         self.next_id = 1
-        self._template = Endpoint(0, spec=spec, engine="table", rcv_wnd=1 << 30)
 
     # ------------------------------------------------------------ connections
     @staticmethod
@@ -235,6 +279,35 @@ class Monitor:
         conn.last_packet = p.number
         self._handle(conn, p)
 
+    def row(self, r: tuple[Any, ...]) -> None:
+        """One packet as TcpPacket's fields, in order."""
+        self.packet(TcpPacket(*r))
+
+    def peek(self) -> list[View]:
+        """Every connection as if the capture ended now; nothing here changes."""
+        views = [View(c.to_dict(), c.unconfirmed, len(c.findings)) for c in self.done]
+        for conn in self.active.values():
+            settled = len(conn.findings)
+            twin = self.copy(conn)
+            self._flush(twin)
+            views.append(View(twin.to_dict(), twin.unconfirmed, settled))
+        return sorted(views, key=lambda v: int(v.summary["id"]))
+
+    @staticmethod
+    def copy(conn: Connection) -> Connection:
+        """An independent copy of a connection: its shadows cloned (``Endpoint.clone``)."""
+        sides = []
+        for side in (conn.orig, conn.resp):
+            twin = dataclasses.replace(side, ep=side.ep.clone() if side.ep is not None else None,
+                                       states=list(side.states), expected=list(side.expected),
+                                       pending=list(side.pending))
+            if twin.ep is not None:
+                twin.ep.observe(partial(_record_step, twin))
+            sides.append(twin)
+        return dataclasses.replace(conn, orig=sides[0], resp=sides[1], history=list(conn.history),
+                                   _hist_seen=set(conn._hist_seen), flags_seen=dict(conn.flags_seen),
+                                   findings=list(conn.findings), packets=list(conn.packets))
+
     def finish(self) -> list[Connection]:
         for conn in self.active.values():
             self._flush(conn)
@@ -247,11 +320,11 @@ class Monitor:
 
     # ------------------------------------------------------------ the two halves
     def _new_endpoint(self, side: Side, iss: int | None) -> Endpoint:
-        ep = self._template.fresh(iss)
-        ep.name = f"{side.addr}:{side.port}"
+        # the receive window is left wide open: the capture, not the shadow, says what fits
+        ep = Endpoint(iss, spec=self.spec, engine="table", rcv_wnd=1 << 30, name=f"{side.addr}:{side.port}")
         ep.observe(partial(_record_step, side))
         side.ep = ep
-        side.record(getattr(ep, MODEL_ATTRIBUTE))
+        side.record(ep.state_name)
         return ep
 
     def _handle(self, conn: Connection, p: TcpPacket) -> None:
@@ -259,15 +332,20 @@ class Monitor:
         seg = _segment(p)
         if p.flags & ACK and (x.acked_by_me is None or seq_lt(x.acked_by_me, p.ack)):
             x.acked_by_me = p.ack
+        if p.flags & ACK and x.unconfirmed_end is not None and seq_le(x.unconfirmed_end, p.ack):
+            x.unconfirmed_end = None  # X acknowledges what its latest state came from
         self._history(conn, p, who, x, seg)
         conn.flags_seen[who] |= p.flags
         if self.keep_packets:
             conn.packets.append((p.number, who, p))
+        moves = len(x.states)
         if x.ep is None:
             self._first_from(conn, x, y, p, seg, who)
         else:
             self._catch_up(conn, x, p)
             self._explain_send(conn, x, p, seg)
+        if len(x.states) != moves:
+            x.unconfirmed_end = None  # X moved on its own packet's evidence
         y.pending.append((p, seg))
 
     def _catch_up(self, conn: Connection, x: Side, p: TcpPacket) -> None:
@@ -283,7 +361,7 @@ class Monitor:
         if not p.flags & SYN and t.syn_received and seq_lt(t.snd_nxt, p.seq):
             # X's sequence number shows it sent more than the capture holds (capture loss):
             # catch X up before it receives the ACKs of those bytes
-            t.snd_nxt = p.seq
+            x.ep.resync(snd_nxt=p.seq)
             conn.note("G", "orig" if x is conn.orig else "resp")
         n = 0
         for _q, qseg in x.pending:
@@ -291,15 +369,15 @@ class Monitor:
                 break
             n += 1
         for q, qseg in x.pending[:n]:
-            self._deliver(conn, x, q, qseg)
+            self._deliver(conn, x, q, qseg, confirmed=True)
         del x.pending[:n]
 
     def _flush(self, conn: Connection) -> None:
-        """End of the capture: what was seen in flight arrived, in capture order."""
+        """End of the capture: what was seen in flight arrived, in capture order (unconfirmed)."""
         queued = sorted([(q.number, side, q, qseg) for side in (conn.orig, conn.resp) if side.ep is not None
                          for q, qseg in side.pending], key=lambda t: t[0])
         for _, side, q, qseg in queued:
-            self._deliver(conn, side, q, qseg)
+            self._deliver(conn, side, q, qseg, confirmed=False)
         conn.orig.pending.clear()
         conn.resp.pending.clear()
 
@@ -311,7 +389,7 @@ class Monitor:
             conn.syn_seen = True
             sent = ep.connect()
             if p.length:  # data on the SYN (TCP Fast Open, RFC 7413): it takes sequence space too
-                ep.tcb.snd_nxt = seq_add(ep.tcb.snd_nxt, p.length)
+                ep.resync(snd_nxt=seq_add(ep.tcb.snd_nxt, p.length))
                 x.sent_data += p.length
                 sent = [Segment(seq=s.seq, ack=s.ack, flags=s.flags, window=s.window, length=p.length)
                         for s in sent]
@@ -349,21 +427,11 @@ class Monitor:
         for side, snd, rcv in ((x, p.seq, p.ack), (y, p.ack, p.seq)):
             if side.ep is None:
                 ep = self._new_endpoint(side, None)
-                self._adopt_established(ep, snd, rcv, self.roles.open_state)
+                # synchronized, ISS = SND.NXT-1 and IRS = RCV.NXT-1; the peer's window unknown: wide
+                ep.join_midstream(snd_nxt=snd, rcv_nxt=rcv, state=self.roles.open_state, snd_wnd=1 << 30)
                 side.states[:] = [self.roles.open_state]
         self._explain_send(conn, x, p, seg)
         return True
-
-    @staticmethod
-    def _adopt_established(ep: Endpoint, snd: int, rcv: int, open_state: str) -> None:
-        setattr(ep, MODEL_ATTRIBUTE, open_state)
-        t = ep.tcb
-        t.iss = seq_add(snd, -1)
-        t.snd_una = t.snd_nxt = snd
-        t.irs = seq_add(rcv, -1)
-        t.rcv_nxt = rcv
-        t.syn_received = True
-        t.snd_wnd = t.max_snd_wnd = 1 << 30
 
     def _explain_send(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment) -> None:
         ep = x.ep
@@ -380,7 +448,7 @@ class Monitor:
         # retransmissions and probes: nothing new in sequence space
         end = seq_add(seg.seq, seg.seg_len)
         new_data = seg.length and seq_lt(t.snd_nxt, end) if not fl & SYN else False
-        if fl & SYN and getattr(ep, MODEL_ATTRIBUTE) not in (self.spec.initial, self.roles.listening) \
+        if fl & SYN and ep.state_name not in (self.spec.initial, self.roles.listening) \
                 and seg.seq == t.iss:
             conn.note("T", "orig" if x is conn.orig else "resp")
             return
@@ -390,7 +458,7 @@ class Monitor:
             return
         if (new_data or fl & FIN) and seq_lt(t.snd_nxt, seg.seq) and not fl & SYN:
             # a gap: the capture missed some of X's segments (X sent them): catch X up
-            t.snd_nxt = seg.seq
+            ep.resync(snd_nxt=seg.seq)
             conn.note("G", "orig" if x is conn.orig else "resp")
         causes: list[tuple[str, Any]] = []
         if new_data:
@@ -407,10 +475,10 @@ class Monitor:
         assert ep is not None
         sent: list[Segment] = []
         for call, arg in causes:
-            before = getattr(ep, MODEL_ATTRIBUTE)
+            before = ep.state_name
             try:
-                if call == "connect":
-                    ep.next_iss = seg.seq
+                if call == "connect":  # the OPEN takes the ISS the wire shows (RFC 9293 §3.4.1)
+                    ep.restore(ep.snapshot().replace(next_iss=seg.seq))
                 sent += getattr(ep, call)(*([arg] if arg is not None else []))
                 if call == "send":
                     x.sent_data += int(arg)
@@ -437,7 +505,7 @@ class Monitor:
     def _spontaneous_rst(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment) -> None:
         ep = x.ep
         assert ep is not None
-        state = getattr(ep, MODEL_ATTRIBUTE)
+        state = ep.state_name
         if state in self.roles.unsynchronized:
             return  # an RST the shadow did not expect from a side with nothing to reset: ignore
         # A side that received data and never sent any, then resets: the RFC 1122 §4.2.2.13 /
@@ -445,13 +513,13 @@ class Monitor:
         # wire cannot tell it from an ABORT by such a side; any other reset is an ABORT.
         if x.received_data and not x.sent_data and state in self.roles.fin_on_close:
             trial = ep.clone()
-            trial.tcb.unread = x.received_data
+            trial.resync(unread=x.received_data)
             try:
                 out = trial.close()
             except UserCallError:
                 out = []
             if any(s.bits & RST for s in out):
-                ep.tcb.unread = x.received_data
+                ep.resync(unread=x.received_data)
                 ep.close()
                 return
             rule = trial.last_steps[-1].transition if trial.last_steps else "U9"
@@ -472,14 +540,16 @@ class Monitor:
     def _timer_leaves(self, ep: Endpoint) -> bool:
         """Fire an armed timer whose spec transition leaves the current state (Linux's FIN-WAIT-2
         timer, say): the way out the profile offers, taken before an unexplained reset."""
-        state = getattr(ep, MODEL_ATTRIBUTE)
+        state = ep.state_name
+        armed = ep.armed_timers
         for ev in self.spec.events:
-            if ev.timer in ep.tcb.timers and any(t.changes_state(state) for t in self.spec.candidates(state, ev.name)):
+            if ev.timer in armed and any(t.changes_state(state) for t in self.spec.candidates(state, ev.name)):
                 ep.timeout(str(ev.timer))
                 return True
         return False
 
-    def _deliver(self, conn: Connection, y: Side, p: TcpPacket, seg: Segment) -> None:
+    def _deliver(self, conn: Connection, y: Side, p: TcpPacket, seg: Segment, *, confirmed: bool) -> None:
+        """Y's shadow receives the segment; ``confirmed``: Y's own ACK has shown it arrived."""
         ep = y.ep
         assert ep is not None
         if seg.length and not seg.bits & SYN:
@@ -489,13 +559,17 @@ class Monitor:
                 and seq_lt(t.rcv_nxt, seg.seq) and y.gap_ok(seg.seq):
             # the capture missed segments the receiver did get: its ACKs (or the sender's
             # sequence numbers) have moved past them
-            t.rcv_nxt = seg.seq
+            ep.resync(rcv_nxt=seg.seq)
             conn.note("G", "resp" if y is conn.resp else "orig")
+        moves = len(y.states)
         try:
             out = ep.receive(seg)
         except TcpFsmError as exc:
             conn.findings.append(Finding(p.number, ep.name or "", f"no rule for this segment: {exc}"))
             return
+        finally:
+            if len(y.states) != moves:
+                y.unconfirmed_end = None if confirmed else seq_add(seg.seq, seg.seg_len)
         y.expected.extend(out)
         ep.read()  # the application reads what arrived (a CLOSE with unread data is inferred apart)
         for step in ep.last_steps:
@@ -506,7 +580,7 @@ class Monitor:
         if seg.bits & RST and any(s.bits & RST for s in out):
             conn.findings.append(Finding(p.number, ep.name or "", "RST answered with RST",
                                          ep.last_steps[-1].transition, ep.last_steps[-1].rfc))
-        if seg.bits & ACK and getattr(ep, MODEL_ATTRIBUTE) == self.roles.open_state and conn.syn_seen:
+        if seg.bits & ACK and ep.state_name == self.roles.open_state and conn.syn_seen:
             conn.established = conn.established or bool(conn.synack_seen)
 
     def _rfc(self, tid: str) -> str:

@@ -130,12 +130,13 @@ def _open(fh: BinaryIO, name: str) -> tuple[Iterator[tuple[float, bytes]], int, 
     return iter(reader), int(reader.datalink()), errors
 
 
-def read_tcp(path: str | Path, counts: Counts) -> Iterator[TcpPacket]:
-    """Yield the TCP segments of a capture, counting every packet; CaptureError on damage."""
+def capture_records(path: str | Path) -> Iterator[tuple[int, float, bytes]]:
+    """Yield (link type, timestamp, frame) for every record of a capture; CaptureError on damage.
+
+    The error carries the number of the record that failed (records are numbered from 1)."""
     name = str(path)
     with open(path, "rb") as fh:
         packets, linktype, errors = _open(fh, name)
-        kind = LINKTYPES.get(linktype)
         number = 0
         while True:
             try:
@@ -147,14 +148,35 @@ def read_tcp(path: str | Path, counts: Counts) -> Iterator[TcpPacket]:
             except errors as exc:
                 raise CaptureError(name, number + 1, f"truncated or corrupt record ({exc})") from None
             number += 1
-            counts.read += 1
-            if kind is None:
-                counts.skip(f"unknown link type {linktype}")
-                continue
-            pkt = _parse(number, float(ts), memoryview(buf), kind, counts)
-            if pkt is not None:
-                counts.tcp += 1
-                yield pkt
+            yield linktype, float(ts), buf
+
+
+def link_kind(linktype: int | str) -> str | None:
+    """The parser's name for a link type: a DLT number (1, 101, 113, ...) or a name ("ethernet",
+    "raw", "linux_sll", ...); None for a number this parser does not know. ValueError for an
+    unknown name."""
+    if isinstance(linktype, str):
+        if linktype not in _KINDS:
+            raise ValueError(f"unknown link type {linktype!r} (known: {', '.join(sorted(_KINDS))}, or a DLT number)")
+        return linktype
+    return LINKTYPES.get(int(linktype))
+
+
+_KINDS = frozenset(LINKTYPES.values())
+
+
+def read_tcp(path: str | Path, counts: Counts) -> Iterator[TcpPacket]:
+    """Yield the TCP segments of a capture, counting every packet; CaptureError on damage."""
+    for number, (linktype, ts, buf) in enumerate(capture_records(path), 1):
+        counts.read += 1
+        kind = LINKTYPES.get(linktype)
+        if kind is None:
+            counts.skip(f"unknown link type {linktype}")
+            continue
+        pkt = _parse(number, ts, memoryview(buf), kind, counts)
+        if pkt is not None:
+            counts.tcp += 1
+            yield pkt
 
 
 def _parse(number: int, ts: float, buf: memoryview, kind: str, counts: Counts) -> TcpPacket | None:

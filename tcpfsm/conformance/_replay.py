@@ -6,20 +6,21 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
-from tcpfsm.base._errors import Problem, SpecError, TcpFsmError, UserCallError
+from tcpfsm.base import Flags, Problem, Segment, SpecError, TcpFsmError, UserCallError
 from tcpfsm.base._resources import schema_path
-from tcpfsm.base._segment import Flags, Segment
-from tcpfsm.runtime._endpoint import Endpoint
-from tcpfsm.runtime._machine import state_of
+from tcpfsm.runtime import Endpoint, state_of
 from tcpfsm.spec import Spec, load_spec
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # a 40 ms import: only when a trace is replayed
+
     with open(schema_path("trace.schema.json"), encoding="utf-8") as fh:
         return jsonschema.Draft202012Validator(json.load(fh))
 

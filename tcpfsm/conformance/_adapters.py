@@ -1,0 +1,83 @@
+"""Adapters: other libraries' parsed packets as the records ``Monitor.feed`` takes.
+
+Each library is imported only when its adapter is called, so tcpfsm needs neither. What is
+not a TCP segment comes back as a :class:`SkippedPacket` with the reason the capture reader
+would give, so that feeding every packet keeps the numbering and the accounting of a capture.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+from typing import Any
+
+from tcpfsm.conformance._packets import Counts, TcpPacket, _checksum_ok, _parse
+from tcpfsm.conformance._stream import SkippedPacket
+
+
+def from_dpkt(packet: Any, ts: float = 0.0) -> TcpPacket | SkippedPacket:
+    """A dpkt packet (``dpkt.ethernet.Ethernet``, ``dpkt.sll.SLL``, ``dpkt.ip.IP``,
+    ``dpkt.ip6.IP6``, ... whatever wraps the IP layer) as a :class:`TcpPacket` for
+    ``Monitor.feed``; a :class:`SkippedPacket` when it carries no TCP segment the monitor can
+    use (not IP, not TCP, an IP fragment, an IPv6 extension header, a truncated TCP header).
+
+    ``ts`` is the capture time (``dpkt.pcap.Reader`` yields it beside the frame). The TCP
+    checksum is verified (RFC 9293 §3.1, over the pseudo-header); a bad one is counted, not
+    refused, as offloading leaves many unfinished in captures.
+    """
+    try:
+        import dpkt
+    except ImportError:  # pragma: no cover - dpkt is in the capture extra
+        raise ImportError("from_dpkt needs dpkt: pip install 'tcpfsm[capture]'") from None
+
+    ip = packet
+    while not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
+        ip = getattr(ip, "data", None)
+        if not isinstance(ip, dpkt.Packet):
+            return SkippedPacket("not IP")
+    if isinstance(ip, dpkt.ip.IP):
+        if ip.p != 6:
+            return SkippedPacket("not TCP")
+        if ip.mf or ip.offset:  # more fragments, or an offset
+            return SkippedPacket("IP fragment")
+        family = socket.AF_INET
+    else:
+        if ip.nxt != 6:
+            return SkippedPacket("not TCP" if ip.nxt in (17, 58) else "IPv6 extension header")
+        family = socket.AF_INET6
+    tcp = ip.data
+    if not isinstance(tcp, dpkt.tcp.TCP):
+        return SkippedPacket("truncated TCP header")
+    raw = bytes(tcp)
+    return TcpPacket(0, float(ts), socket.inet_ntop(family, ip.src), tcp.sport, socket.inet_ntop(family, ip.dst),
+                     tcp.dport, tcp.seq, tcp.ack, tcp.flags & 0x3F, tcp.win, len(tcp.data),
+                     _checksum_ok(bytes(ip.src), bytes(ip.dst), memoryview(raw)), bytes(tcp.opts))
+
+
+def from_scapy(packet: Any, ts: float | None = None) -> TcpPacket | SkippedPacket:
+    """A scapy packet (``Ether()/IP()/TCP()``, ``IPv6()/TCP()``, one read by ``rdpcap`` or
+    ``sniff``) as a :class:`TcpPacket` for ``Monitor.feed``; a :class:`SkippedPacket` when it
+    carries no TCP segment the monitor can use.
+
+    The IP layer's bytes go through the capture reader's own parser, so lengths, checksums
+    (RFC 9293 §3.1) and skip reasons are those of a capture file. ``ts`` defaults to the
+    packet's ``time``.
+    """
+    try:  # by name: scapy is the caller's own, and no dependency of tcpfsm (nor of its type check)
+        IP = importlib.import_module("scapy.layers.inet").IP
+        IPv6 = importlib.import_module("scapy.layers.inet6").IPv6
+        NoPayload = importlib.import_module("scapy.packet").NoPayload
+    except ImportError:  # pragma: no cover
+        raise ImportError("from_scapy needs scapy: pip install scapy") from None
+
+    layer = packet
+    while not isinstance(layer, IP | IPv6):
+        if layer is None or isinstance(layer, NoPayload):
+            return SkippedPacket("not IP")
+        layer = layer.payload
+    when = float(ts) if ts is not None else float(getattr(packet, "time", 0.0) or 0.0)
+    counts = Counts()
+    parsed = _parse(0, when, memoryview(bytes(layer)), "raw", counts)
+    if parsed is None:
+        return SkippedPacket(next(iter(counts.skipped)))
+    return parsed

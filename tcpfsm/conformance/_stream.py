@@ -1,0 +1,312 @@
+"""The streaming monitor: feed it packets one at a time, ask it for both ends' RFC states.
+
+:class:`Monitor` is the one engine behind ``tcpfsm monitor``: :func:`monitor` reads a capture
+and feeds every record to one. A caller with its own packet source (a live capture, dpkt,
+scapy, a log of headers) feeds it directly; :func:`~tcpfsm.conformance.from_dpkt` and
+:func:`~tcpfsm.conformance.from_scapy` turn those libraries' packets into what ``feed`` takes.
+
+Every call of ``feed`` is one packet read: it is used (a TCP segment) or skipped with a reason,
+so ``read == used + sum(skipped)`` always holds, and packets are numbered 1, 2, ... in the order
+they are fed, as a capture file numbers its records.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tcpfsm.base import Flags
+from tcpfsm.conformance._memo import MemoMonitor
+from tcpfsm.conformance._monitor import Connection, Engine, Finding, View
+from tcpfsm.conformance._packets import CaptureError, Counts, TcpPacket, _parse, capture_records, link_kind
+from tcpfsm.spec import Spec, resolve_spec
+
+_FIELDS = ("src", "sport", "dst", "dport", "seq", "ack", "flags", "window", "length")
+_SEQ_SPACE = 1 << 32
+
+
+@dataclass(frozen=True)
+class SkippedPacket:
+    """A packet read that the monitor cannot use, and why ("not IP", "not TCP", ...).
+
+    The adapters return one for what is not a TCP segment; ``Monitor.feed`` counts it as read
+    and skipped with this reason, so the numbering and the accounting stay those of the capture.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConnectionStates:
+    """Both ends' RFC states of one connection so far (RFC 9293 §3.3.2 names).
+
+    ``four_tuple`` is (originator address, port, responder address, port): the originator is
+    the end whose packet the monitor saw first. ``originator`` and ``responder`` are each end's
+    states in order, the latest last; an end not heard from yet has none.
+
+    ``originator_unconfirmed`` / ``responder_unconfirmed``: that end's latest state is not yet
+    confirmed by the wire. The rule: a segment seen going to an end is *pending* until that end
+    sends a segment whose ACK covers it (SEG.ACK >= SEG.SEQ+SEG.LEN of the pending one; an end
+    acknowledges only what arrived, RFC 9293 §3.10.7.4). ``states()`` answers as if the capture
+    ended now, so it delivers the pending segments to the shadows, in capture order, as the end
+    of a capture does; an end whose latest state was entered on such a delivery is unconfirmed.
+    The flag clears when that end sends a segment acknowledging the segment its state came from,
+    or when its state moves on evidence of its own (a segment it sent). Until then the latest
+    state may still change: the delivery may yet come in another order, or never. Some states
+    stay unconfirmed for good, since nothing the end sends afterwards could show them: CLOSED
+    after the last ACK of a close (LAST-ACK, §3.10.7.4), CLOSED after an RST (§3.10.7.4).
+    """
+
+    id: int
+    four_tuple: tuple[str, int, str, int]
+    originator: tuple[str, ...]
+    responder: tuple[str, ...]
+    originator_unconfirmed: bool = False
+    responder_unconfirmed: bool = False
+
+
+class ConnectionSummary:
+    """One monitored connection (the JSON contract's object, with attribute access)."""
+
+    def __init__(self, data: dict[str, Any], detail: Connection | None = None) -> None:
+        self.data = data
+        self.detail = detail  # the full record (its packets), with --connection
+        self.id: int = data["id"]
+        self.conn_state: str = data["conn_state"]
+        self.history: str = data["history"]
+        self.midstream: bool = data["midstream"]
+        self.first_packet: int = data["first_packet"]
+        self.findings = [Finding.from_dict(f, connection=self.id) for f in data["findings"]]
+
+    @property
+    def packets(self) -> list[tuple[int, str, TcpPacket]]:
+        return self.detail.packets if self.detail else []
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+
+@dataclass
+class MonitorReport:
+    """What :func:`monitor` found in one capture: the packet counts and every connection."""
+
+    file: str
+    profile: str
+    packets: Counts
+    connections: list[ConnectionSummary] = field(default_factory=list)
+    error: str | None = None  # the capture was damaged here; results are partial
+
+    @property
+    def exit_code(self) -> int:
+        if self.error:
+            return 2
+        return 1 if any(c.findings for c in self.connections) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "profile": self.profile, "packets": self.packets.to_dict(),
+                "error": self.error, "connections": [c.to_dict() for c in self.connections]}
+
+
+class Monitor:
+    """Both endpoints' RFC 9293 states for every TCP connection of a stream of packets.
+
+    ``spec`` is a :class:`~tcpfsm.spec.Spec` or the path of a spec or profile file; or give a
+    shipped ``profile`` by name (``"linux"``, ``"rfc9293"``, ...); the default is rfc9293
+    (chosen by :func:`tcpfsm.spec.resolve_spec`). Each connection (a 4-tuple; a new SYN after
+    the old connection ended starts a new one) gets two shadow Endpoints run by the spec:
+    what each end sent is explained by a user call or a timer (RFC 9293 §3.10.1-§3.10.5,
+    §3.10.8), what it received by the spec's SEGMENT ARRIVES rules (§3.10.7); what breaks the
+    spec is a :class:`Finding`.
+
+    ``keep_packets`` keeps each connection's packets (for a sequence chart); ``fast=False``
+    turns off the memo of connections that behave alike (same answers, found the long way).
+    """
+
+    def __init__(self, spec: Spec | str | Path | None = None, *, profile: str | None = None,
+                 keep_packets: bool = False, fast: bool = True) -> None:
+        if isinstance(spec, str | Path):
+            self.spec = resolve_spec(file=spec, profile=profile)
+        else:
+            self.spec = resolve_spec(spec, profile=profile)
+        self.counts = Counts()
+        self._engine: MemoMonitor | Engine = (MemoMonitor(self.spec) if fast and not keep_packets
+                                              else Engine(self.spec, keep_packets=keep_packets))
+        self._over = False
+
+    @property
+    def profile(self) -> str:
+        """The profile (or, for a spec of the user's, the spec's name) the monitor runs."""
+        return self.spec.profile or self.spec.name
+
+    # ------------------------------------------------------------ input
+    def feed(self, packet: Any, *, linktype: int | str | None = None, ts: float | None = None) -> None:
+        """Take the next packet seen at the capture point.
+
+        ``packet`` is one of: a :class:`TcpPacket`; a mapping or an object with ``src``,
+        ``sport``, ``dst``, ``dport``, ``seq``, ``ack``, ``flags`` (the header's bits as an int,
+        or text such as ``"SYN,ACK"``), ``window`` and ``length`` (the payload's, in bytes), and
+        optionally ``ts`` and ``checksum_ok``; a :class:`SkippedPacket`; or raw bytes of a frame
+        with its ``linktype`` (a DLT number such as 1 for Ethernet or 101 for raw IP, or a name:
+        ``"ethernet"``, ``"raw"``, ``"linux_sll"``, ``"linux_sll2"``, ``"null"``, ``"loop"``,
+        ``"ipv4"``, ``"ipv6"``). Raw bytes that are not a TCP segment (not IP, a fragment, a
+        truncated header, an unknown link type) are counted as skipped with the reason; a
+        record that lacks a field raises TypeError and is not counted. ``ts`` overrides the
+        packet's own timestamp. Sequence numbers are taken modulo 2**32 (RFC 9293 §3.4).
+        """
+        if self._over:
+            raise RuntimeError("this monitor's connections were finished: make a new Monitor")
+        counts = self.counts
+        if isinstance(packet, bytes | bytearray | memoryview):
+            if linktype is None:
+                raise TypeError("feed() of raw bytes needs linktype= (e.g. 1 or 'ethernet', 101 or 'raw')")
+            kind = link_kind(linktype)
+            counts.read += 1
+            if kind is None:
+                counts.skip(f"unknown link type {linktype}")
+                return
+            p = _parse(counts.read, 0.0 if ts is None else float(ts), memoryview(packet), kind, counts)
+            if p is not None:
+                counts.tcp += 1
+                counts.used += 1
+                self._engine.packet(p)
+            return
+        if linktype is not None:
+            raise TypeError("linktype= goes with raw bytes; this packet is already parsed")
+        if isinstance(packet, SkippedPacket):
+            counts.read += 1
+            counts.skip(packet.reason)
+            return
+        row = _row(packet, counts.read + 1, ts)
+        counts.read += 1
+        counts.tcp += 1
+        counts.used += 1
+        if not row[11]:
+            counts.bad_checksum += 1
+        self._engine.row(row)
+
+    # ------------------------------------------------------------ queries
+    def states(self) -> list[ConnectionStates]:
+        """Every connection so far, in order of appearance, as if the capture ended now.
+
+        Segments seen in flight are delivered to their receivers' shadows on a copy (the
+        monitor itself does not move); see :class:`ConnectionStates` for what "unconfirmed"
+        means. After the last packet of a capture these are the states ``tcpfsm monitor``
+        reports for it.
+        """
+        out = []
+        for v in self._views():
+            d = v.summary
+            a, b = d["endpoints"]
+            out.append(ConnectionStates(d["id"], (a["addr"], a["port"], b["addr"], b["port"]), tuple(a["states"]),
+                                        tuple(b["states"]), *v.unconfirmed))
+        return out
+
+    def findings(self) -> list[Finding]:
+        """Everything that broke the spec so far, connection by connection, packet order within.
+
+        As :meth:`states`, as if the capture ended now: a finding that came only from
+        delivering segments still in flight has ``unconfirmed=True``.
+        """
+        return [Finding.from_dict(f, connection=v.summary["id"], unconfirmed=i >= v.settled)
+                for v in self._views() for i, f in enumerate(v.summary["findings"])]
+
+    def summary(self) -> dict[str, Any]:
+        """``{"profile", "packets", "connections"}`` as ``tcpfsm monitor --json`` gives them.
+
+        ``packets`` counts every packet fed: ``read == used + sum(skipped.values())``, with the
+        reasons; ``connections`` are the JSON contract's objects (id, conn_state, history,
+        findings, endpoints with their states), as if the capture ended now.
+        """
+        return {"profile": self.profile, "packets": self.counts.to_dict(),
+                "connections": copy.deepcopy([v.summary for v in self._views()])}
+
+    def _views(self) -> list[View]:
+        if self._over:
+            raise RuntimeError("this monitor's connections were finished: make a new Monitor")
+        return self._engine.peek()
+
+    # ------------------------------------------------------------ for monitor(path)
+    def _feed_pcap_bulk(self, path: str | Path) -> bool:
+        """Classic pcap parsed in bulk (numpy), straight into the memo's hot path; False when the
+        file is not classic pcap or this monitor cannot take rows numbered by the file."""
+        if self.counts.read or not isinstance(self._engine, MemoMonitor):
+            return False
+        try:
+            from tcpfsm.conformance._vectorparse import feed_tcp_bulk  # numpy: only here
+        except ImportError:  # without numpy (the capture extra): packet by packet, same answers
+            return False
+
+        before = self.counts.tcp
+        try:
+            return feed_tcp_bulk(path, self.counts, self._engine.row)  # every TCP segment read is used
+        finally:
+            self.counts.used += self.counts.tcp - before
+
+    def _finish(self) -> list[ConnectionSummary]:
+        """End of the capture, for real: what was in flight arrives; the shadows are let go."""
+        self._over = True
+        if isinstance(self._engine, MemoMonitor):
+            return [ConnectionSummary(d) for d in self._engine.finish()]
+        return [ConnectionSummary(c.to_dict(), c) for c in self._engine.finish()]
+
+
+def _row(packet: Any, number: int, ts: float | None) -> tuple[Any, ...]:
+    """TcpPacket's fields, in order, from a parsed header of any of the kinds feed() takes."""
+    if isinstance(packet, TcpPacket):
+        return (number, packet.ts if ts is None else float(ts), packet.src, packet.sport, packet.dst, packet.dport,
+                packet.seq, packet.ack, packet.flags, packet.window, packet.length, packet.checksum_ok)
+    get: Callable[[str], Any]
+    has: Callable[[str], bool]
+    if isinstance(packet, Mapping):
+        get, has = packet.__getitem__, packet.__contains__
+    else:
+        get, has = partial(getattr, packet), partial(hasattr, packet)
+    missing = [f for f in _FIELDS if not has(f)]
+    if missing:
+        raise TypeError(f"feed() takes a TcpPacket, a mapping or an object with {', '.join(_FIELDS)}, "
+                        f"or raw bytes with linktype=: {type(packet).__name__} has no {', '.join(missing)}")
+    flags = get("flags")
+    bits = int(Flags.parse(flags)) if isinstance(flags, str) else int(flags)
+    ports = int(get("sport")), int(get("dport"))
+    window, length = int(get("window")), int(get("length"))
+    if not all(0 <= port <= 0xFFFF for port in ports) or window < 0 or length < 0:
+        raise ValueError(f"not a TCP header: ports {ports}, window {window}, length {length}")
+    if ts is None:
+        ts = float(get("ts")) if has("ts") and get("ts") is not None else 0.0
+    ok = bool(get("checksum_ok")) if has("checksum_ok") else True
+    return (number, float(ts), str(get("src")), ports[0], str(get("dst")), ports[1], int(get("seq")) % _SEQ_SPACE,
+            int(get("ack")) % _SEQ_SPACE, bits & 0x3F, window, length, ok)
+
+
+def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None = None,
+            keep_packets: bool = False, fast: bool = True) -> MonitorReport:
+    """Both endpoints' RFC states for every TCP connection of a pcap/pcapng capture.
+
+    A loop over one :class:`Monitor`: every record of the file is fed to it, then the end of
+    the capture delivers what was still in flight. ``fast`` (the default) reads classic pcap
+    in bulk and works out connections that behave alike once (see ``_memo``; same answers);
+    ``keep_packets`` keeps each connection's packets (for a per-connection view). A damaged
+    capture gives the results up to the damage and ``error``.
+    """
+    mon = Monitor(spec, profile=profile, keep_packets=keep_packets, fast=fast)
+    report = MonitorReport(str(path), mon.profile, mon.counts)
+    gc_was = gc.isenabled()
+    gc.disable()  # millions of short-lived objects, few cycles: the collector only costs time
+    try:
+        if not mon._feed_pcap_bulk(path):
+            for linktype, ts, frame in capture_records(path):
+                mon.feed(frame, linktype=linktype, ts=ts)
+    except CaptureError as exc:
+        report.error = str(exc)
+    except OSError as exc:
+        report.error = f"{path}: cannot read: {exc.strerror or exc}"
+    finally:
+        if gc_was:
+            gc.enable()
+    report.connections = mon._finish()
+    return report
