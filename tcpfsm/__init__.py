@@ -28,6 +28,7 @@ from tcpfsm.base import (
     TcpFsmError,
     TimerNotArmed,
     UserCallError,
+    samples_path,
 )
 from tcpfsm.runtime import (
     TCB,
@@ -97,5 +98,6 @@ __all__ = [
     "load_spec",
     "machine_for",
     "resolve_spec",
+    "samples_path",
     "state_of",
 ]

@@ -11,6 +11,7 @@ from tcpfsm.base._errors import (
     TimerNotArmed,
     UserCallError,
 )
+from tcpfsm.base._resources import samples_path
 from tcpfsm.base._segment import SEQ_MOD, Flags, Segment, flags_of, seq_add, seq_between, seq_le, seq_lt
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "TimerNotArmed",
     "UserCallError",
     "flags_of",
+    "samples_path",
     "seq_add",
     "seq_between",
     "seq_le",

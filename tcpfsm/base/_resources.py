@@ -36,6 +36,16 @@ def samples_dir() -> Path:
     return package_dir() / "samples"
 
 
+def samples_path(name: str) -> Path:
+    """The path of one shipped sample (``tcpfsm samples`` lists them), e.g. ``"client.jsonl"``."""
+    folder = samples_dir()
+    path = folder / name
+    if not path.is_file():
+        known = ", ".join(sorted(p.name for p in folder.iterdir() if p.suffix != ".md"))
+        raise FileNotFoundError(f"no sample {name!r} in {folder} (samples: {known})")
+    return path
+
+
 def checkout_dir() -> Path | None:
     """The source checkout this package runs from (an editable install), or None."""
     root = package_dir().parent
