@@ -221,11 +221,11 @@ def _semantic_problems(spec: Spec, complete: bool = True, changes: tuple[Change,
         if not spec.candidates(state, event):
             st = spec.state(state)
             group = spec.group(st.group)
-            step = next(s for s in group.steps if s.event == event)
+            step = next((s for s in group.steps if s.event == event), None)
             missing(st, event, f"no transition for {event} in {state}, which the arrival steps of group "
                     f"{group.name!r} can produce", "add a transition (a `drop:` if the RFC discards the segment)"
                     + example(event, state, (s.name for s in spec.states if s.group == group.name)),
-                    f"its step at {_at(step.file, step.line)}")
+                    f"its step at {_at(step.file, step.line)}" if step is not None else "")
     # reachability and traps
     succ: dict[str, set[str]] = {s: set() for s in spec.state_names}
     for s, _e, t in spec.edges():
