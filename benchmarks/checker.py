@@ -9,6 +9,10 @@ as in RESULTS.md). Peak memory is each process's peak RSS (from wait4).
 
     python benchmarks/checker.py [--peers ../shared/reference/peers] [--rungs P1,P2,P3,P4,P5,P6]
                                  [--repeat 3] [--tools tcpfsm,spin,minicheck,musil]
+                                 [--compare DIR]
+
+`--compare DIR` also measures the tcpfsm package found in DIR (a checkout, or a copy of an
+older tcpfsm/ folder), in the same run, as the tool `tcpfsm@DIR`: before/after figures of a change.
 
 Needs: Debian's `spin` and `gcc` for SPIN; minicheck 0.4.0 (pip, same venv); musil 0.36.7 in a
 Python 3.12 venv (made here under benchmarks/.peers/ if a python3.12 exists).
@@ -36,10 +40,10 @@ RESULTS_NOTE = {"minicheck": "P6: 79,762 states/s", "musil": "P5: 25,878 states/
 SPIN_W = {"P1": 18, "P2": 18, "P3": 20, "P4": 22, "P5": 23, "P6": 25}
 
 
-def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
+def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run a command; return (wall seconds, peak RSS MiB, stdout)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
@@ -63,11 +67,23 @@ class Tool:
 class Tcpfsm(Tool):
     name = "tcpfsm"
 
+    def __init__(self, tree: Path | None = None) -> None:
+        self.tree = tree
+        if tree is not None:
+            self.name = f"tcpfsm@{tree.name}"
+
+    def available(self) -> bool:
+        if self.tree is not None and not (self.tree / "tcpfsm" / "__init__.py").is_file():
+            self.reason = f"no tcpfsm package in {self.tree}"
+            return False
+        return True
+
     def measure(self, rung: str) -> dict[str, float]:
         k, r, lossy = RUNGS[rung]
-        cmd = [sys.executable, "-m", "tcpfsm.cli", "check", "--model", "reference", "-k", str(k), "-r", str(r),
+        cmd = [sys.executable, "-m", "tcpfsm", "check", "--model", "reference", "-k", str(k), "-r", str(r),
                "--property", "I1", "--property", "I2", "--json", "-q"] + (["--lossy"] if lossy else [])
-        wall, peak, out = run(cmd)
+        env = None if self.tree is None else dict(os.environ, PYTHONPATH=str(self.tree.resolve()))
+        wall, peak, out = run(cmd, cwd=self.tree, env=env)
         data = json.loads(out)
         return {"states": data["states"], "transitions": data["transitions"], "wall": wall,
                 "search": data["seconds"], "peak": peak}
@@ -167,12 +183,15 @@ def main() -> None:
     ap.add_argument("--rungs", default="P1,P2,P3,P4,P5,P6")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tools", default="tcpfsm,spin,minicheck,musil")
+    ap.add_argument("--compare", type=Path, metavar="DIR", help="also measure the tcpfsm package in DIR")
     args = ap.parse_args()
     CACHE.mkdir(exist_ok=True)
     tools: list[Tool] = []
     wanted = args.tools.split(",")
     if "tcpfsm" in wanted:
         tools.append(Tcpfsm())
+    if args.compare is not None:
+        tools.append(Tcpfsm(args.compare))
     if "spin" in wanted:
         tools.append(Spin(args.peers))
     if "minicheck" in wanted:
@@ -190,20 +209,20 @@ def main() -> None:
         if t not in live:
             print(f"skipped {t.name}: {t.reason}")
     rows: dict[tuple[str, str], dict[str, float]] = {}
-    print(f"{'rung':4} {'tool':10} {'states':>11} {'transitions':>12} {'wall s':>8} {'search s':>9} "
+    print(f"{'rung':4} {'tool':22} {'states':>11} {'transitions':>12} {'wall s':>8} {'search s':>9} "
           f"{'states/s':>11} {'peak MiB':>9}")
     for rung in args.rungs.split(","):
         for t in live:
             limit = MAX_RUNG.get(t.name)
             if limit and int(rung[1:]) > int(limit[1:]):
-                print(f"{rung:4} {t.name:10} (not run: past {limit}, where RESULTS.md measured it at "
+                print(f"{rung:4} {t.name:22} (not run: past {limit}, where RESULTS.md measured it at "
                       f"{RESULTS_NOTE[t.name]})")
                 continue
             samples = [t.measure(rung) for _ in range(args.repeat)]
             med = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
             rows[(rung, t.name)] = med
             trans = f"{med['transitions']:>12,.0f}" if med["transitions"] else f"{'-':>12}"
-            print(f"{rung:4} {t.name:10} {med['states']:>11,.0f} {trans} {med['wall']:>8.3f} "
+            print(f"{rung:4} {t.name:22} {med['states']:>11,.0f} {trans} {med['wall']:>8.3f} "
                   f"{med['search']:>9.3f} {med['states'] / med['search']:>11,.0f} {med['peak']:>9.0f}", flush=True)
     print("\nratios of states/s (search time), tcpfsm / peer, same rung, same run:")
     for rung in args.rungs.split(","):

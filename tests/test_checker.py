@@ -13,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tcpfsm import Flags, load_spec
-from tcpfsm.checker import check
-from tcpfsm.checker._search import Config, System
+from tcpfsm.checker import Channel, check
+from tcpfsm.checker._driver import Search
+from tcpfsm.checker._search import Config, PlainExpander, System
 from tcpfsm.cli import main
+from tcpfsm.spec._properties import load_properties
 from tcpfsm.testing import EndpointPair
 
 from .conftest import ROOT
@@ -156,26 +158,25 @@ def replay(spec_path: Path | None, path: list[tuple[str, int]], system: System, 
     pair.call("B", "listen")
     fmt = (lambda s: int(s.flags)) if control else (lambda s: (int(s.flags), s.seq, s.ack, s.length))
     for label, state in path:
-        event, _, who = label.rpartition("_")
-        if event == "RECV":
-            pair.deliver("B" if who == "A" else "A")
-        elif event == "LOSE":
-            pair.lose(who[0])
-        elif event in ("CLOSE", "ABORT"):
-            pair.call(who, event.lower())
-        elif event == "CONNECT":
-            pair.call(who, "send")
+        move, position = system.moves.parse(label)  # the move table both engines label moves from
+        if move.kind == "recv":
+            pair.deliver("B" if move.who == "A" else "A", position)
+        elif move.kind == "lose":
+            pair.lose(move.channel[0], position)
+        elif move.kind == "user":
+            pair.call(move.who, move.arg)
         else:
-            timer = {"TIMEOUT": "retransmit", "TW": "time_wait", "USER_TIMEOUT": "user"}[event]
-            ep = pair.endpoint(who)
+            ep = pair.endpoint(move.who)
             if control:
-                ep.tcb.timers.setdefault(timer, 0.0)
-            pair.timeout(who, timer)
+                ep.tcb.timers.setdefault(move.arg, 0.0)
+            pair.timeout(move.who, move.arg)
         v = system.view(state)
+        d = system.decode(state)
         segs = system.lm.segments
         assert (str(pair.a.state), str(pair.b.state)) == (v.sa, v.sb), label
-        assert [fmt(s) for s in pair.channels["A"]] == [fmt(segs[x]) for x in v.ab], label
-        assert [fmt(s) for s in pair.channels["B"]] == [fmt(segs[x]) for x in v.ba], label
+        assert [fmt(s) for s in pair.channels["A"]] == [fmt(segs[x]) for x in d.ab], label
+        assert [fmt(s) for s in pair.channels["B"]] == [fmt(segs[x]) for x in d.ba], label
+        assert list(v.ab) == [s.bits for s in pair.channels["A"]], label  # the evaluator's view: control bits
 
 
 def random_path(system: System, rng: random.Random, length: int) -> list[tuple[str, int]]:
@@ -195,8 +196,6 @@ def random_path(system: System, rng: random.Random, length: int) -> list[tuple[s
 @given(seed=st.integers(0, 10**9), length=st.integers(1, 25), lossy=st.booleans())
 def test_random_checker_paths_replay_through_endpoint_pair(which: str, seed: int, length: int, lossy: bool) -> None:
     spec = load_spec(ROOT / "specs" / "reference.yaml") if which == "reference" else load_spec(profile=which)
-    from tcpfsm.checker._search import Channel
-
     system = System(Config(spec, Channel(capacity=2, lossy=lossy), retransmissions=1))
     path = random_path(system, random.Random(seed), length)
     replay(None, path, system, system.lm.control)
@@ -204,13 +203,10 @@ def test_random_checker_paths_replay_through_endpoint_pair(which: str, seed: int
 
 def test_every_state_of_a_small_model_replays() -> None:
     """Exhaustive on a small configuration: a shortest path to every reachable state replays."""
-    from tcpfsm.checker._properties import load_properties
-    from tcpfsm.checker._search import Channel, Search
-
     spec = load_spec(ROOT / "specs" / "reference.yaml")
     h_a = load_properties().histories["hA"]  # part of the reference state vector
     system = System(Config(spec, Channel(capacity=2), retransmissions=0, histories=(h_a,)))
-    search = Search(system, [])
+    search = Search(PlainExpander(system), [])
     stats = search.run()
     assert stats.states == 600
     for depth, level in enumerate(search.levels):
@@ -219,10 +215,8 @@ def test_every_state_of_a_small_model_replays() -> None:
 
 
 def test_rfc_spec_small_model_replays_exhaustively() -> None:
-    from tcpfsm.checker._search import Channel, Search
-
     system = System(Config(load_spec(), Channel(capacity=1), retransmissions=0))
-    search = Search(system, [])
+    search = Search(PlainExpander(system), [])
     search.run()
     for depth, level in enumerate(search.levels):
         for s in level[:40]:
@@ -234,3 +228,106 @@ def test_both_active_explores_simultaneous_open() -> None:
     report = check(b_opens="active", properties=["I1", "I2", "handshake_agreement", "no_rst_for_rst"])
     assert report.stats.complete and all(v.verdict == "holds" for v in report.verdicts)
     assert report.initial is not None and (report.initial.a, report.initial.b) == ("SYN-SENT", "SYN-SENT")
+
+
+# ------------------------------------------------------------ one move table, one layout, one driver
+def test_one_move_table_from_the_spec_events() -> None:
+    from tcpfsm.checker import MoveTable
+
+    ref = MoveTable.build(load_spec(ROOT / "specs" / "reference.yaml"), Channel(lossy=True))
+    # REFERENCE_MODEL.md section 9: the event order
+    assert [lab for m in ref.moves for lab in m.labels] == [
+        "RECV_A", "CLOSE_A", "ABORT_A", "CONNECT_A", "TIMEOUT_A", "TW_A",
+        "RECV_B", "CLOSE_B", "ABORT_B", "CONNECT_B", "TIMEOUT_B", "TW_B", "LOSE_AB", "LOSE_BA"]
+    assert [ref.fairness(x) for x in ("RECV_B", "CONNECT_A", "TW_B", "LOSE_BA")] == ["deliver", "user", "timer", "loss"]
+    rfc = MoveTable.build(load_spec(), Channel(capacity=2, reordering=True, duplicating=True))
+    assert rfc.of("A")[0].labels == ("RECV_A", "RECV1_A") and "USER_TIMEOUT_A" in rfc.by_label
+    assert [m.labels[0] for m in rfc.network] == ["DUP_AB", "DUP_BA"]
+    # a timer a profile adds is a move too: Linux's FIN-WAIT-2 timer (tcp_fin_timeout)
+    linux = MoveTable.build(load_spec(profile="linux"), Channel())
+    assert linux.parse("FIN_WAIT_2_TIMEOUT_B")[0].arg == "fin_wait_2"
+    assert linux.timer_event("retransmit") == "timeout" and linux.call_event("send") == "connect"
+
+
+@settings(max_examples=200, deadline=None)
+@given(states=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 2), st.integers(0, 2),
+                                 st.integers(0, 3), st.lists(st.integers(1, 9), max_size=3),
+                                 st.lists(st.integers(1, 9), max_size=3)), min_size=2, max_size=20))
+def test_both_layouts_round_trip_and_order_states_alike(states: list[tuple]) -> None:
+    from tcpfsm.checker._layout import Layout
+
+    generous, tight = Layout.generous(3, 1), Layout.tight(41, 10, 2, (4,), 3)
+    assert tight.total_bits == 6 + 6 + 2 + 2 + 2 + 4 * 3 * 2
+    for la, lb, ra, rb, h, ab, ba in states:
+        for lay in (generous, tight):
+            assert lay.unpack(lay.pack(la, lb, ra, rb, h, tuple(ab), tuple(ba))) == (la, lb, ra, rb, h, tuple(ab),
+                                                                                    tuple(ba))
+    def order(lay: Layout) -> list[int]:
+        packed = [lay.pack(la, lb, ra, rb, h, tuple(ab), tuple(ba)) for la, lb, ra, rb, h, ab, ba in states]
+        return sorted(range(len(states)), key=lambda i: (packed[i], i))
+    assert order(generous) == order(tight)
+
+
+STEP_PROPERTIES = """  - name: syn_answered_with_ack
+    title: "a SYN is answered with an ACK (expected violated: the SYN,ACK of the handshake)"
+    kind: step
+    never: {receives: SYN, sends: ACK}
+  - name: fin_wait_1_to_closing
+    title: "FIN-WAIT-1 never goes to CLOSING (expected violated: a simultaneous close)"
+    kind: step
+    never: {from: FIN-WAIT-1, to: CLOSING}
+  - name: never_rst_for_fin
+    title: "no FIN is answered with an RST (expected violated: a FIN,ACK reaching a CLOSED end)"
+    kind: step
+    never: {receives: FIN, sends: RST}
+"""
+
+
+def test_engines_agree_on_step_properties_each_found_apart(tmp_path: Path) -> None:
+    props = tmp_path / "props.yaml"
+    props.write_text((ROOT / "specs" / "properties.yaml").read_text().replace("properties:\n", "properties:\n"
+                                                                                + STEP_PROPERTIES, 1))
+    names = ["syn_answered_with_ack", "fin_wait_1_to_closing", "never_rst_for_fin", "no_rst_for_rst", "I1"]
+    runs = [check(model="reference", properties=names, properties_file=props, engine=e) for e in ("vector", "plain")]
+    assert [r.engine for r in runs] == ["vector", "plain"]
+    for r in runs:
+        got = {v.name: (v.verdict, len(v.counterexample or [])) for v in r.verdicts}
+        # RFC 9293 §3.5 Figure 6: B's first move answers A's SYN with SYN,ACK; Figure 13: FIN-WAIT-1 -> CLOSING;
+        # §3.10.7.1: a segment that reaches CLOSED draws an RST (A closes in SYN-SENT, B's FIN,ACK arrives)
+        assert got == {"syn_answered_with_ack": ("violated", 1), "fin_wait_1_to_closing": ("violated", 6),
+                       "never_rst_for_fin": ("violated", 5), "no_rst_for_rst": ("holds", 0),
+                       "I1": ("holds", 0)}, (r.engine, got)
+        cex = next(v for v in r.verdicts if v.name == "fin_wait_1_to_closing").counterexample
+        assert cex is not None and "CLOSING" in (cex[-1].a, cex[-1].b)
+
+
+@pytest.mark.parametrize("engine", ["vector", "plain"])
+def test_ctrl_c_keeps_partial_figures(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tcpfsm.checker._fast import VectorExpander
+
+    cls = VectorExpander if engine == "vector" else PlainExpander
+    real = cls.expand
+    calls = []
+
+    def expand(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "expand", expand)
+    report = check(model="reference", capacity=3, retransmissions=2, lossy=True, engine=engine, properties=["I1"])
+    s = report.stats
+    assert s.stopped == "interrupted (Ctrl-C)" and not s.complete and 0 < s.states < 54857 and s.transitions > 0
+    assert report.verdicts[0].verdict == "inconclusive" and report.exit_code == 3
+
+
+@pytest.mark.parametrize("engine", ["vector", "plain"])
+def test_state_and_time_bounds_in_both_engines(engine: str) -> None:
+    report = check(model="reference", capacity=3, retransmissions=2, lossy=True, engine=engine, max_states=1000,
+                   properties=["I2"])
+    assert report.stats.stopped == "state bound 1,000" and report.verdicts[0].verdict == "inconclusive"
+    assert 1000 <= report.stats.states < 54857
+    report = check(model="reference", capacity=3, retransmissions=2, lossy=True, engine=engine, timeout=0.0,
+                   properties=["I2"])
+    assert report.stats.stopped == "time bound 0 s" and report.verdicts[0].verdict == "inconclusive"

@@ -7,20 +7,18 @@ non-Q states only, either
 - a fair cycle: a non-trivial strongly connected component of non-Q states in which every
   event of a fair class that is enabled in all of its states is also taken inside it.
 Weak fairness is per event label (RECV_A, TIMEOUT_B, ...), for the classes the property
-names (deliver, timer, user, loss). The counterexample is a lasso: a shortest path to the
-P-state, a path into the bad region, and the cycle (empty for a stuck state).
+names (deliver, timer, user, loss; the move table gives each label its class). The
+counterexample is a lasso: a shortest path to the P-state, a path into the bad region, and
+the cycle (empty for a stuck state).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from tcpfsm.checker._properties import Property, compile_predicate
-
-if TYPE_CHECKING:
-    from tcpfsm.checker._search import Search
+from tcpfsm.checker._driver import Search
+from tcpfsm.checker._properties import holds
+from tcpfsm.spec._properties import LeadsTo
 
 Path = list[tuple[str, int]]
 
@@ -72,15 +70,14 @@ def _sccs(nodes: set[int], edges: dict[int, list[tuple[str, int]]]) -> list[list
     return out
 
 
-def check_leads_to(search: Search, prop: Property,
-                   event_class: Callable[[str], str]) -> tuple[Path, Path, str] | None:
+def check_leads_to(search: Search, prop: LeadsTo) -> tuple[Path, Path, str] | None:
+    """None when ``prop`` holds on the search's graph; else (prefix, cycle, why): a lasso."""
     graph = search.graph
     assert graph is not None
-    sys_ = search.sys
-    p_from = compile_predicate(prop.predicate, sys_.seg_bits)
-    p_to = compile_predicate(prop.target, sys_.seg_bits)
+    sys_ = search.system
+    event_class = sys_.moves.fairness
     fair = set(prop.fairness)
-    not_q = {s for s in graph if not p_to(sys_.view(s))}
+    not_q = {s for s in graph if not holds(prop.target, sys_.view(s))}
     if not not_q:
         return None
     bad: dict[int, str] = {}
@@ -114,8 +111,8 @@ def check_leads_to(search: Search, prop: Property,
             if s not in can_reach_bad:
                 can_reach_bad.add(s)
                 todo.append(s)
-    depth_of = {s: d for d, level in enumerate(search.levels) for s in level}
-    starts = [s for s in can_reach_bad if p_from(sys_.view(s))]
+    depth_of = search.depth_of()
+    starts = [s for s in can_reach_bad if holds(prop.source, sys_.view(s))]
     if not starts:
         return None
     start = min(starts, key=lambda s: (depth_of[s], s))

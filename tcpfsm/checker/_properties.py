@@ -1,237 +1,156 @@
-"""Properties, history variables and models from ``specs/properties.yaml``, compiled to closures.
+"""The two evaluators of the property language (``tcpfsm.spec._properties``), side by side.
 
-A predicate is data (see the file's header); it compiles to a function of a decoded global
-state ``View``. Unknown keys, states or history values are reported with file:line.
+- :func:`holds`: Python, one decoded global state (a :class:`View`), for the plain engine,
+  liveness, traces and the stateful tests over an ``EndpointPair``;
+- :func:`mask`: numpy, a whole BFS level at once (:class:`Fields`), for the vector engine.
+Both read the same frozen nodes; a new predicate keyword is one branch in each (and a
+differential test, ``tests/test_properties.py``, makes them agree on random states).
+History rules (:func:`next_history`) and step patterns (:func:`step_matches`) have one
+implementation each, used by both engines (the vector engine tabulates them) and by the tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from tcpfsm.base._errors import Problem, SpecError
-from tcpfsm.base._resources import specs_dir
-from tcpfsm.base._segment import Flags
-from tcpfsm.base._yaml import LDict, line_of, load_yaml
+import numpy as np
 
-KINDS = ("invariant", "reach", "step", "deadlock", "leads_to")
-FAIRNESS = ("deliver", "timer", "user", "loss")
-
-
-@dataclass(frozen=True)
-class HistoryRule:
-    to: int
-    enters: str | None = None
-    source: int | None = None  # the value before (``from:``)
-    event: str | None = None
-    input_bit: int = 0
-    changes_state: bool | None = None
+from tcpfsm.spec._properties import (
+    All,
+    Any,
+    ChannelHas,
+    ChannelsEmpty,
+    History,
+    HistoryVar,
+    InState,
+    Not,
+    Predicate,
+    StepPattern,
+)
 
 
-@dataclass(frozen=True)
-class History:
-    name: str
-    of: str
-    values: tuple[str, ...]
-    rules: tuple[HistoryRule, ...]
-
-
-@dataclass(frozen=True)
-class Property:
-    name: str
-    title: str
-    kind: str
-    rfc: str = ""
-    history: tuple[str, ...] = ()
-    predicate: Any = None      # never / reach / terminal / from (raw data)
-    target: Any = None         # leads_to: to
-    step: tuple[int, int] = (0, 0)  # step: (receives bits, sends bits)
-    step_from: str | None = None
-    step_to: str | None = None
-    step_passive: bool | None = None
-    fairness: tuple[str, ...] = ()
-    channels: str = "any"
-
-
-@dataclass(frozen=True)
-class ModelDef:
-    name: str
-    spec: str | None
-    open: dict[str, str]
-    properties: tuple[str, ...]
-
-
-@dataclass
-class PropertyFile:
-    histories: dict[str, History] = field(default_factory=dict)
-    properties: dict[str, Property] = field(default_factory=dict)
-    models: dict[str, ModelDef] = field(default_factory=dict)
-    file: str = ""
-
-
-def properties_file() -> Path:
-    return specs_dir() / "properties.yaml"
-
-
-def _bits(name: str) -> int:
-    return int(Flags.parse(name))
-
-
-def load_properties(path: Path | None = None, states: tuple[str, ...] = ()) -> PropertyFile:
-    """Load and check the property file; raise SpecError with every problem."""
-    path = path or properties_file()
-    data, problems = load_yaml(path.read_text(encoding="utf-8"), str(path))
-    out = PropertyFile(file=str(path))
-    if not isinstance(data, LDict):
-        raise SpecError(problems or [Problem(str(path), 1, "expected a mapping", "see the file's header")])
-
-    def bad(where: list[Any], msg: str, hint: str = "") -> None:
-        f, ln = line_of(data, where)
-        problems.append(Problem(f, ln, msg, hint))
-
-    for name, h in (data.get("history") or {}).items():
-        values = tuple(str(v) for v in h.get("values") or [])
-        rules = []
-        for i, r in enumerate(h.get("rules") or []):
-            if r.get("to") not in values or (r.get("from") is not None and r.get("from") not in values):
-                bad(["history", name, "rules", i], f"history {name}: unknown value in {dict(r)}",
-                    f"values: {', '.join(values)}")
-                continue
-            if r.get("enters") and states and r["enters"] not in states:
-                bad(["history", name, "rules", i], f"history {name}: unknown state {r['enters']!r}")
-            rules.append(HistoryRule(values.index(r["to"]), r.get("enters"),
-                                     values.index(r["from"]) if r.get("from") is not None else None,
-                                     r.get("event"), _bits(r["input"]) if r.get("input") else 0,
-                                     r.get("changes_state")))
-        out.histories[str(name)] = History(str(name), str(h.get("of", "A")), values, tuple(rules))
-    for i, p in enumerate(data.get("properties") or []):
-        kind = p.get("kind")
-        if kind not in KINDS:
-            bad(["properties", i], f"property {p.get('name')!r}: unknown kind {kind!r}", f"kinds: {', '.join(KINDS)}")
-            continue
-        for h in p.get("history") or []:
-            if h not in out.histories:
-                bad(["properties", i], f"property {p.get('name')!r} needs unknown history {h!r}")
-        fair = tuple(p.get("fairness") or [])
-        for f in fair:
-            if f not in FAIRNESS:
-                bad(["properties", i], f"unknown fairness class {f!r}", f"classes: {', '.join(FAIRNESS)}")
-        step = (0, 0)
-        never = p.get("never") or {}
-        if kind == "step":
-            step = (_bits(never.get("receives", "")), _bits(never.get("sends", "")))
-            for key in ("from", "to"):
-                if never.get(key) and states and never[key] not in states:
-                    bad(["properties", i], f"property {p.get('name')!r}: unknown state {never[key]!r}")
-        predicate = {"invariant": p.get("never"), "reach": p.get("reach"), "deadlock": p.get("terminal"),
-                     "leads_to": p.get("from"), "step": None}[kind]
-        def report(msg: str, _i: int = i) -> None:
-            bad(["properties", _i], msg)
-
-        for raw in (predicate, p.get("to")):
-            if raw is not None:
-                _validate(raw, states, out.histories, report)
-        out.properties[str(p.get("name"))] = Property(
-            name=str(p.get("name")), title=str(p.get("title", "")), kind=kind, rfc=str(p.get("rfc", "")),
-            history=tuple(p.get("history") or []), predicate=predicate, target=p.get("to"), step=step,
-            fairness=fair, channels=str(p.get("channels", "any")),
-            step_from=never.get("from") if kind == "step" else None,
-            step_to=never.get("to") if kind == "step" else None,
-            step_passive=never.get("passive") if kind == "step" else None)
-    for name, m in (data.get("models") or {}).items():
-        props = tuple(str(x) for x in m.get("properties") or [])
-        for x in props:
-            if x not in out.properties:
-                bad(["models", name], f"model {name}: unknown property {x!r}")
-        out.models[str(name)] = ModelDef(str(name), m.get("spec"), dict(m.get("open") or {}), props)
-    if problems:
-        raise SpecError(problems)
-    return out
-
-
-def _validate(raw: Any, states: tuple[str, ...], histories: dict[str, History], bad: Callable[[str], None]) -> None:
-    if not isinstance(raw, dict) or len(raw) != 1:
-        bad(f"a predicate is a one-key mapping, not {raw!r}")
-        return
-    (key, arg), = raw.items()
-    if key in ("all", "any"):
-        for sub in arg or []:
-            _validate(sub, states, histories, bad)
-    elif key == "not":
-        _validate(arg, states, histories, bad)
-    elif key == "state":
-        for who, want in (arg or {}).items():
-            for s in [want] if isinstance(want, str) else want:
-                if states and s not in states:
-                    bad(f"unknown state {s!r} for {who}")
-    elif key == "history":
-        for h, v in (arg or {}).items():
-            if h not in histories or v not in histories[h].values:
-                bad(f"unknown history value {h}={v}")
-    elif key not in ("channels_empty", "channel_has"):
-        bad(f"unknown predicate {key!r}")
-
-
-def step_matches(p: Property, source: str, target: str, passive: bool, input_bits: int,
-                 sent_bits: list[int]) -> bool:
-    """Does one endpoint move match a step property's `never:` pattern?"""
-    rcv, snd = p.step
-    if rcv and not input_bits & rcv:
-        return False
-    if snd and not any(b & snd for b in sent_bits):
-        return False
-    if p.step_from is not None and source != p.step_from:
-        return False
-    if p.step_to is not None and target != p.step_to:
-        return False
-    return not (p.step_passive is not None and passive != p.step_passive)
-
-
+# ------------------------------------------------------------------ Python, one state
 class View:
-    """A decoded global state, as the compiled predicates read it."""
+    """A decoded global state: the states of A and B, history values by name, and the control
+    bits of every segment in flight (``ab``: from A to B, head first)."""
 
     __slots__ = ("ab", "ba", "hist", "sa", "sb")
 
-    def __init__(self, sa: str, sb: str, hist: dict[str, str], ab: tuple[int, ...], ba: tuple[int, ...]) -> None:
+    def __init__(self, sa: str, sb: str, hist: Mapping[str, str], ab: tuple[int, ...], ba: tuple[int, ...]) -> None:
         self.sa, self.sb, self.hist, self.ab, self.ba = sa, sb, hist, ab, ba
 
+    def __repr__(self) -> str:
+        return f"View(A={self.sa}, B={self.sb}, hist={dict(self.hist)}, AB={self.ab}, BA={self.ba})"
 
-def compile_predicate(raw: Any, seg_bits: list[int]) -> Callable[[View], bool]:
-    """A closure over a ``View``; ``seg_bits`` maps segment ids to their control bits (grows)."""
-    (key, arg), = raw.items()
-    if key == "all":
-        subs = [compile_predicate(x, seg_bits) for x in arg or []]
-        return lambda v: all(f(v) for f in subs)
-    if key == "any":
-        subs = [compile_predicate(x, seg_bits) for x in arg or []]
-        return lambda v: any(f(v) for f in subs)
-    if key == "not":
-        sub = compile_predicate(arg, seg_bits)
-        return lambda v: not sub(v)
-    if key == "state":
-        want = {who: frozenset([s] if isinstance(s, str) else s) for who, s in arg.items()}
-        a, b = want.get("A"), want.get("B")
-        if a is not None and b is not None:
-            return lambda v: v.sa in a and v.sb in b
-        if a is not None:
-            return lambda v: v.sa in a
-        assert b is not None
-        return lambda v: v.sb in b
-    if key == "history":
-        items = list(arg.items())
-        return lambda v: all(v.hist.get(h) == val for h, val in items)
-    if key == "channels_empty":
-        return lambda v: not v.ab and not v.ba
-    if key == "channel_has":
-        checks = [(chan, _bits(kind)) for chan, kind in arg.items()]
 
-        def has(v: View) -> bool:
-            for chan, bit in checks:
-                for sid in (v.ab if chan == "AB" else v.ba):
-                    if seg_bits[sid] & bit:
-                        return True
-            return False
-        return has
-    raise ValueError(f"unknown predicate {key!r}")
+def holds(p: Predicate, v: View) -> bool:
+    """Does the predicate hold in this state?"""
+    if isinstance(p, InState):
+        return (v.sa if p.who == "A" else v.sb) in p.states
+    if isinstance(p, All):
+        return all(holds(x, v) for x in p.items)
+    if isinstance(p, Any):
+        return any(holds(x, v) for x in p.items)
+    if isinstance(p, Not):
+        return not holds(p.item, v)
+    if isinstance(p, History):
+        return v.hist.get(p.name) == p.value
+    if isinstance(p, ChannelsEmpty):
+        return not v.ab and not v.ba
+    if isinstance(p, ChannelHas):
+        return any(bits & p.flag_bits for bits in (v.ab if p.channel == "AB" else v.ba))
+    raise TypeError(f"not a predicate node: {p!r}")
+
+
+# ------------------------------------------------------------------ numpy, a level
+@dataclass
+class Fields:
+    """A batch of global states, one array per field (all of length ``n``).
+
+    ``local``: local ids of A and B; ``state_names``: the state of each local id; ``hist``:
+    value index per history variable; ``slots``: per channel, the segment id in each slot (0:
+    empty; slots fill from 0); ``seg_bits``: the control bits of each segment id.
+    """
+
+    n: int
+    local: dict[str, np.ndarray]
+    state_names: Sequence[str]
+    hist: dict[str, np.ndarray]
+    hist_values: dict[str, tuple[str, ...]]
+    slots: dict[str, list[np.ndarray]]
+    seg_bits: np.ndarray
+    luts: dict[InState, np.ndarray] = field(default_factory=dict)  # per node: which local ids match
+
+
+def mask(p: Predicate, f: Fields) -> np.ndarray:
+    """A boolean array: does the predicate hold in each state of the batch?"""
+    if isinstance(p, InState):
+        lut = f.luts.get(p)
+        if lut is None:
+            lut = f.luts[p] = np.array([s in p.states for s in f.state_names], dtype=bool)
+        out: np.ndarray = lut[f.local[p.who]]
+        return out
+    if isinstance(p, All):
+        res = np.ones(f.n, dtype=bool)
+        for x in p.items:
+            res &= mask(x, f)
+        return res
+    if isinstance(p, Any):
+        res = np.zeros(f.n, dtype=bool)
+        for x in p.items:
+            res |= mask(x, f)
+        return res
+    if isinstance(p, Not):
+        return ~mask(p.item, f)
+    if isinstance(p, History):
+        eq: np.ndarray = f.hist[p.name] == f.hist_values[p.name].index(p.value)
+        return eq
+    if isinstance(p, ChannelsEmpty):
+        empty: np.ndarray = (f.slots["AB"][0] == 0) & (f.slots["BA"][0] == 0)
+        return empty
+    if isinstance(p, ChannelHas):
+        res = np.zeros(f.n, dtype=bool)
+        for sid in f.slots[p.channel]:
+            res |= (f.seg_bits[sid] & p.flag_bits) != 0
+        return res
+    raise TypeError(f"not a predicate node: {p!r}")
+
+
+# ------------------------------------------------------------------ history rules, step patterns
+def next_history(hv: HistoryVar, cur: int, event: str, input_bits: int, source: str, target: str) -> int:
+    """The value of ``hv`` after a move of its endpoint (``cur`` and the result: value indices).
+
+    ``event`` is the move's event (``close``, ``recv``, ``timeout``, ...), ``input_bits`` the
+    control bits of the segment received (0: none), ``source``/``target`` the states before and after.
+    """
+    for r in hv.rules:
+        if r.source is not None and r.source != cur:
+            continue
+        if r.enters is not None and not (target == r.enters and source != target):
+            continue
+        if r.event is not None and r.event != event:
+            continue
+        if r.input_bits and not input_bits & r.input_bits:
+            continue
+        if r.changes_state is not None and r.changes_state != (source != target):
+            continue
+        return r.to
+    return cur
+
+
+def step_matches(pat: StepPattern, source: str, target: str, passive: bool, input_bits: int,
+                 sent_bits: Sequence[int]) -> bool:
+    """Does one endpoint move match a step property's ``never:`` pattern?"""
+    if pat.receives and not input_bits & pat.receives:
+        return False
+    if pat.sends and not any(b & pat.sends for b in sent_bits):
+        return False
+    if pat.source is not None and source != pat.source:
+        return False
+    if pat.target is not None and target != pat.target:
+        return False
+    return not (pat.passive is not None and passive != pat.passive)
+
+
+__all__ = ["Fields", "View", "holds", "mask", "next_history", "step_matches"]

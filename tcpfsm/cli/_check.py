@@ -86,6 +86,8 @@ def _check_text(report: Any) -> str:
              str(len(v.counterexample)) if v.counterexample is not None else "-", v.note or "", v.title]
             for v in report.verdicts]
     lines.append(table(rows, ["property", "verdict", "steps", "note", "what"]))
+    for left in getattr(report, "left_out", ()):
+        lines.append(f"left out: {left.name}: {left.note}")
     done = "exhaustive" if s.complete else f"INCOMPLETE ({s.stopped})"
     lines.append(f"{s.states:,} states, {s.transitions:,} transitions, depth {s.depth}, {s.seconds:.2f} s, "
                  f"{s.rate:,.0f} states/s, peak {s.peak_mib:.0f} MiB, {done}")

@@ -1,8 +1,10 @@
 """The spec layer: machine specs and profiles loaded into frozen records, the vocabulary, scenarios."""
 
+from tcpfsm.spec import _properties as properties
 from tcpfsm.spec._format_doc import spec_format_markdown
 from tcpfsm.spec._loader import available_profiles, load_spec, resolve_spec
 from tcpfsm.spec._profiles import BASE_SPEC, base_names, profile_path
+from tcpfsm.spec._properties import PropertyFile, load_properties, properties_file
 from tcpfsm.spec._records import (
     SAME,
     SEGMENT,
@@ -40,6 +42,7 @@ __all__ = [
     "EventDef",
     "GuardDef",
     "GuardRef",
+    "PropertyFile",
     "Registry",
     "Scenario",
     "Send",
@@ -52,9 +55,12 @@ __all__ = [
     "available_profiles",
     "base_names",
     "checklist_rows",
+    "load_properties",
     "load_scenarios",
     "load_spec",
     "profile_path",
+    "properties",
+    "properties_file",
     "resolve_spec",
     "scenarios_file",
     "spec_format_markdown",
