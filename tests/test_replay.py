@@ -94,3 +94,13 @@ def test_mutated_traces_never_traceback(tmp_path: Path, data: st.DataObject) -> 
     report = replay(trace)
     assert report.exit_code in (0, 1, 2)
     json.dumps(report.to_dict())
+
+
+def test_a_refused_call_names_its_own_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    trace = tmp_path / "refused.jsonl"
+    trace.write_text('{"config": {"iss": 1000}}\n{"call": "listen"}\n{"call": "listen"}\n')
+    report = replay(trace)
+    refused = report.steps[-1]
+    # RFC 9293 §3.10.1: OPEN in LISTEN is "error: connection already exists" (row U4)
+    assert refused.divergence and "connection already exists" in refused.divergence
+    assert refused.transitions == [("U4", "3.10.1")]

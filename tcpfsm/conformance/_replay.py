@@ -162,10 +162,11 @@ def replay(path: str | Path, *, profile: str | None = None, spec: Spec | None = 
         except UserCallError as exc:
             out = []
             step.divergence = f"the spec refuses this call: {exc.words} (rule {exc.transition})"
+            step.transitions = [(exc.transition, chosen.transition(exc.transition).rfc)]
         except (TcpFsmError, ValueError) as exc:
             out = []
             step.divergence = str(exc)
-        if "out" not in obj and "expect" not in obj:
+        if "out" not in obj and "expect" not in obj and not step.transitions:
             step.transitions = [(s.transition, s.rfc) for s in ep.last_steps]
             produced += out
             step.sent += [str(s) for s in out]

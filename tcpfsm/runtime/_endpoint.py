@@ -299,6 +299,7 @@ class Endpoint:
     def _begin(self) -> None:
         self._out = []
         self._steps = []
+        self.last_steps = []  # a refused call leaves no stale steps of the call before it
 
     def _end(self) -> list[Segment]:
         out, self.last_steps = self._out, self._steps
