@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tcpfsm import available_profiles, load_spec
+from tcpfsm import SpecError, available_profiles, load_spec
 from tcpfsm.runtime import run_scenario
 from tcpfsm.spec import load_scenarios
 
@@ -56,3 +56,9 @@ def endpoints_by_state(profile: str) -> dict[str, list]:
                     seen.add(key)
                     found.setdefault(str(ep.state), []).append(ep.clone())
     return found
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    return [str(p) for p in info.value.problems]

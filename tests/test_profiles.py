@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tcpfsm import SpecError, load_spec
+from tcpfsm import load_spec
 from tcpfsm.cli import main
 from tcpfsm.spec import spec_to_dict
 from tcpfsm.spec._profiles import BASE_SPEC, base_names, is_path
 
-from .conftest import ROOT
+from .conftest import ROOT, problems_of
 
 SPECS = ROOT / "specs"
 SHIPPED = sorted((SPECS / "profiles").glob("*.yaml")) + sorted((SPECS / "mutants").glob("*.yaml"))
@@ -25,12 +25,6 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text)
     return path
-
-
-def problems_of(path: Path) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load_spec(path)
-    return [str(p) for p in info.value.problems]
 
 
 # ------------------------------------------------------------------------ base: by name

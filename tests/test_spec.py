@@ -14,7 +14,7 @@ from tcpfsm import SpecError, load_spec
 from tcpfsm.spec import checklist_rows
 from tcpfsm.spec._checks import arrival_events, exclusive
 
-from .conftest import ROOT
+from .conftest import ROOT, problems_of
 
 BASE = (ROOT / "specs" / "tcp.yaml").read_text()
 RFC_STATES = ["CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2",
@@ -25,12 +25,6 @@ def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
     p = tmp_path / name
     p.write_text(text)
     return p
-
-
-def problems_of(path: Path) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load_spec(path)
-    return [str(p) for p in info.value.problems]
 
 
 def test_every_profile_is_valid(profile: str) -> None:

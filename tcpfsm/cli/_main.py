@@ -21,8 +21,25 @@ from tcpfsm.cli._simulate import simulate
 from tcpfsm.cli._spec import spec
 
 REPORT_TO = "the tcpfsm issue tracker"
-# optional dependencies and the extra that brings each (pyproject.toml's optional-dependencies)
-EXTRAS = {"numpy": "check", "dpkt": "capture", "graphviz": "draw", "hypothesis": "test"}
+
+
+def _extra_for(module: str) -> str | None:
+    """The extra that brings an optional dependency, read from the installed package's metadata
+    (pyproject.toml's optional-dependencies: the one place they are listed)."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("tcpfsm") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for req in requires:
+        name, _, marker = req.partition(";")
+        dist = name.strip().split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
+        if dist == module.lower() and "extra ==" in marker:
+            extra = marker.split("extra ==", 1)[1].strip().strip("'\"")
+            if extra not in ("all", "dev"):
+                return extra
+    return None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
@@ -73,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
         return EXIT_USAGE
     except ModuleNotFoundError as exc:
-        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        extra = _extra_for((exc.name or "").split(".")[0])
         if extra is None:
             raise_internal = exc
         else:

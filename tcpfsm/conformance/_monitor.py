@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 
 from tcpfsm.base import Flags, Segment, TcpFsmError, UserCallError, flags_of, seq_add, seq_le, seq_lt
 from tcpfsm.conformance._packets import TcpPacket
-from tcpfsm.runtime import Endpoint, Step
+from tcpfsm.runtime import Endpoint, Step, machine_for
 from tcpfsm.spec import Spec
 
 SYN, ACK, FIN, RST, PSH = (int(f) for f in (Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH))
@@ -223,7 +223,6 @@ class Roles:
             return next(t.target_from(state) for t in spec.candidates(state, event) if t.changes_state(state))
 
         groups = {st.name: st.group for st in spec.states}
-        syn_sent = target(spec.initial, "open_active")
         fin_on_close = frozenset(st.name for st in spec.states for t in spec.candidates(st.name, "close")
                                  if any(x.ctl & Flags.FIN for x in t.sends))
         closing = {t.target_from(s) for s in fin_on_close for t in spec.candidates(s, "close") if t.sends}
@@ -231,7 +230,7 @@ class Roles:
                               if t.changes_state(s))
         return cls(frozenset(n for n, g in groups.items() if g in ("closed", "time_wait")),
                    frozenset(n for n, g in groups.items() if g in ("closed", "listen", "syn_sent")),
-                   target(spec.initial, "open_passive"), target(syn_sent, "rcv_syn_ack"), fin_on_close, fin_acked)
+                   target(spec.initial, "open_passive"), machine_for(spec).established, fin_on_close, fin_acked)
 
 
 class View(NamedTuple):

@@ -153,15 +153,12 @@ class CompiledMachine:
 
 
 def _established(spec: Spec) -> str:
-    """The state an active OPEN reaches on an acceptable SYN,ACK, from the spec's own rows."""
-    opened = next((t.target_from(spec.initial) for t in spec.candidates(spec.initial, "open_active")
-                   if t.changes_state(spec.initial)), spec.initial)
-    for event in spec.enabled_events(opened):
-        for t in spec.candidates(opened, event):
-            if t.changes_state(opened) and any(not g.negated and g.name == "ack_acceptable" for g in t.guard) \
-                    and t.sends:
-                return t.target_from(opened)
-    return opened
+    """The state an active OPEN reaches on the peer's SYN,ACK (ESTABLISHED in RFC 9293), from the
+    spec's own rows: the state-changing target of ``rcv_syn_ack`` after ``open_active``."""
+    def target(state: str, event: str) -> str:
+        return next((t.target_from(state) for t in spec.candidates(state, event) if t.changes_state(state)), state)
+
+    return target(target(spec.initial, "open_active"), "rcv_syn_ack")
 
 
 @cache
