@@ -9,7 +9,18 @@ from typing import Any
 
 import click
 
-from tcpfsm.cli._common import echo_json, spec_options, table, write_chart
+from tcpfsm.cli._common import (
+    CAPACITY,
+    DEPTH_BOUND,
+    RETRANSMISSIONS,
+    STATE_BOUND,
+    Seconds,
+    chart_path,
+    echo_json,
+    spec_options,
+    table,
+    write_chart,
+)
 
 
 @click.command("check")
@@ -18,29 +29,32 @@ from tcpfsm.cli._common import echo_json, spec_options, table, write_chart
 @click.option("--channel", "channels", multiple=True, type=click.Choice(["reliable", "lossy", "dup", "reorder"]),
               help="Channel model; repeat to combine (default reliable FIFO).")
 @click.option("--lossy", is_flag=True, help="Same as --channel lossy.")
-@click.option("--capacity", "-k", type=int, default=2, show_default=True, help="Segments each channel holds.")
+@click.option("--capacity", "-k", type=CAPACITY, default=2, show_default=True, help="Segments each channel holds.")
 @click.option("--when-full", type=click.Choice(["block", "drop"]), default="block", show_default=True)
-@click.option("--retransmissions", "-r", type=int, default=1, show_default=True,
+@click.option("--retransmissions", "-r", type=RETRANSMISSIONS, default=1, show_default=True,
               help="Retransmissions per state visit (R).")
 @click.option("--property", "properties", multiple=True, help="Check only these (repeatable).")
 @click.option("--properties", "properties_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="A property file of your own (the format of specs/properties.yaml) instead of the shipped one.")
-@click.option("--max-states", type=int, help="Stop after this many states (verdict: inconclusive).")
-@click.option("--max-depth", type=int, help="Stop at this BFS depth (verdict: inconclusive).")
-@click.option("--timeout", type=float, help="Stop after this many seconds (verdict: inconclusive).")
+@click.option("--max-states", type=STATE_BOUND, help="Stop after this many states (verdict: inconclusive).")
+@click.option("--max-depth", type=DEPTH_BOUND, help="Stop at this BFS depth (verdict: inconclusive).")
+@click.option("--timeout", type=Seconds(), help="Stop after this many seconds (verdict: inconclusive).")
 @click.option("--engine", type=click.Choice(["auto", "vector", "plain"]), default="auto", show_default=True)
 @click.option("--b-opens", type=click.Choice(["passive", "active"]),
               help="How B opens (A opens actively); `active` explores simultaneous opens.")
+@click.option("--data", type=click.IntRange(0, 26), default=0, show_default=True, metavar="N",
+              help="Each user may SEND one byte, up to N times (RFC specs): explores data, FINs and their "
+                   "reordering (no_phantom_ack, data_delivered_in_order).")
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output (schema: tcpfsm/schema/check.schema.json).")
-@click.option("--trace-out", type=click.Path(dir_okay=False),
+@click.option("--trace-out", type=click.Path(dir_okay=False), callback=chart_path,
               help="Write counterexamples: .json, or a sequence chart per property (.svg/.png/.dot: NAME inserted).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 def check_cmd(spec_file: str | None, profile: str | None, model: str | None, channels: tuple[str, ...], lossy: bool,
               capacity: int, when_full: str, retransmissions: int, properties: tuple[str, ...],
               properties_file: str | None,
               max_states: int | None, max_depth: int | None, timeout: float | None, engine: str, b_opens: str | None,
-              as_json: bool, trace_out: str | None, quiet: bool) -> int:
+              data: int, as_json: bool, trace_out: str | None, quiet: bool) -> int:
     """Explore every interleaving of two endpoints and a network; check the properties.
 
     Exit 0: every property holds; 1: a property is violated; 2: usage or input error;
@@ -52,6 +66,8 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
       tcpfsm check --lossy --property I3             a half-open connection once segments can be lost
       tcpfsm check --model reference -k 5 -r 3 --lossy --json
       tcpfsm check --b-opens active                  both ends open actively: simultaneous opens
+      tcpfsm check --data 1 --channel reorder --property data_delivered_in_order
+                                                     each user sends a byte; segments overtake each other
       tcpfsm check --spec specs/mutants/skip_time_wait.yaml --property I1 --trace-out cex.svg
       tcpfsm check --properties my-properties.yaml --property my_invariant
     """
@@ -66,7 +82,7 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
                        retransmissions=retransmissions, lossy="lossy" in chans, duplicating="dup" in chans,
                        reordering="reorder" in chans, when_full=when_full, properties=list(properties) or None,
                        max_states=max_states, max_depth=max_depth, timeout=timeout, progress=progress, engine=engine,
-                       b_opens=b_opens, properties_file=properties_file)
+                       b_opens=b_opens, properties_file=properties_file, data=data)
     if progress:
         click.echo("", err=True)
     if trace_out:
@@ -81,7 +97,8 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
 def _check_text(report: Any) -> str:
     s = report.stats
     lines = [f"model {report.model} ({report.spec.profile or report.spec.name}), channel: {report.channel.describe()}, "
-             f"R={report.retransmissions}, engine {report.engine}"]
+             f"R={report.retransmissions}{f', data {report.data}' if getattr(report, 'data', 0) else ''}, "
+             f"engine {report.engine}"]
     rows = [[v.name, v.verdict.upper() if v.verdict != "holds" else "holds",
              str(len(v.counterexample)) if v.counterexample is not None else "-", v.note or "", v.title]
             for v in report.verdicts]

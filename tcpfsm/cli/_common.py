@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from tcpfsm.spec import Spec, resolve_spec
+if TYPE_CHECKING:
+    from tcpfsm.spec import Spec
 
 # Exit codes, the same for every command (listed in `tcpfsm --help`).
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -22,6 +24,15 @@ Exit codes (every command):
   4  internal error: a bug in tcpfsm (one line; --debug prints the traceback)"""
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The checker's numeric options: out-of-range values are usage errors (exit 2), named with the range.
+# A channel of more than 1024 segments only costs memory (the state space is out of reach long
+# before); retransmissions are the Endpoint's max_retries, which it takes up to 100; bounds count
+# from 1 (0 states is no search).
+CAPACITY = click.IntRange(1, 1024)
+RETRANSMISSIONS = click.IntRange(0, 100)
+STATE_BOUND = click.IntRange(min=1)
+DEPTH_BOUND = click.IntRange(min=0)
 
 
 def spec_options(func: F) -> F:
@@ -36,6 +47,8 @@ def load(spec_file: str | None, profile: str | None, positional: str | None = No
     """The spec the options choose (FILE positional and --spec are the same thing)."""
     if positional and spec_file and positional != spec_file:
         raise click.UsageError("give the spec file once: as FILE or as --spec")
+    from tcpfsm.spec import resolve_spec  # here, under main's handler: loading a spec can be interrupted
+
     return resolve_spec(file=positional or spec_file, profile=profile)
 
 
@@ -54,9 +67,47 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-
-
 CHART_SUFFIXES = ("svg", "png", "pdf", "dot")
+
+
+def chart_suffix(path: str | Path, *, also: tuple[str, ...] = ()) -> str:
+    """The chart format a file name asks for (no suffix: svg); UsageError naming the supported ones."""
+    suffix = Path(path).suffix.lstrip(".").lower() or "svg"
+    known = (*CHART_SUFFIXES, *also)
+    if suffix not in known:
+        raise click.UsageError(f"{path}: unknown chart format {suffix!r}; supported: .{', .'.join(known)}")
+    return suffix
+
+
+def chart_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: a chart file's suffix is checked when the command starts, not after its work."""
+    if value is not None:
+        try:
+            chart_suffix(value, also=("json",) if param.name == "trace_out" else ())
+        except click.UsageError as exc:
+            raise click.BadParameter(exc.message, ctx=ctx, param=param) from None
+    return value
+
+
+if TYPE_CHECKING:  # generic from click 8.2 on; the package supports 8.1
+    _ParamType = click.ParamType[float, Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Seconds(_ParamType):
+    """A duration in seconds: a finite number above zero (``nan``, ``inf`` and ``-1`` are refused)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r}: give a finite number of seconds above 0", param, ctx)
+        return seconds
 
 
 def write_chart(dot_text: str, path: str | Path, *, err: bool = True, what: str = "sequence chart") -> Path:
@@ -64,9 +115,7 @@ def write_chart(dot_text: str, path: str | Path, *, err: bool = True, what: str 
     from tcpfsm.render import render
 
     out = Path(path)
-    suffix = out.suffix.lstrip(".").lower() or "svg"
-    if suffix not in CHART_SUFFIXES:
-        raise click.UsageError(f"{out}: unknown chart format {suffix!r}; use one of .{', .'.join(CHART_SUFFIXES)}")
+    suffix = chart_suffix(out)
     if not out.suffix:
         out = out.with_suffix(".svg")
     out.parent.mkdir(parents=True, exist_ok=True)

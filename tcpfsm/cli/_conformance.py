@@ -7,7 +7,7 @@ import sys
 import click
 
 from tcpfsm.base import Flags
-from tcpfsm.cli._common import EXIT_OK, EXIT_USAGE, echo_json, load, spec_options, table, write_chart
+from tcpfsm.cli._common import EXIT_OK, EXIT_USAGE, chart_path, echo_json, load, spec_options, table, write_chart
 from tcpfsm.spec import resolve_spec
 
 
@@ -38,7 +38,7 @@ def samples_cmd(name: str | None) -> int:
 
 
 @click.command("replay")
-@click.argument("trace", type=click.Path(dir_okay=False))
+@click.argument("trace", type=click.Path(dir_okay=False, allow_dash=True))
 @spec_options
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output (schema: tcpfsm/schema/replay.schema.json).")
@@ -46,7 +46,8 @@ def replay_cmd(trace: str, spec_file: str | None, profile: str | None, as_json: 
     """Replay an event trace (JSON Lines) through one endpoint; report every divergence.
 
     Exit 0: the endpoint did what the trace says; 1: a divergence; 2: a malformed trace
-    (with its line number; the lines before it are still replayed).
+    (with its line number; the lines before it are still replayed). TRACE may be a pipe, or -
+    for the standard input. A line is UTF-8, at most 1 MiB, split at newlines only.
 
     \b
     A trace (tcpfsm/schema/trace.schema.json), one object per line:
@@ -81,13 +82,15 @@ def replay_cmd(trace: str, spec_file: str | None, profile: str | None, as_json: 
 
 
 @click.command("monitor")
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path(dir_okay=False, allow_dash=True))
 @spec_options
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output (schema: tcpfsm/schema/monitor.schema.json).")
 @click.option("--csv", "as_csv", is_flag=True, help="One row per connection.")
-@click.option("--connection", "conn_id", type=int, help="Only this connection, with its packets.")
-@click.option("--chart", type=click.Path(dir_okay=False), help="With --connection: a sequence chart (.svg/.png/.dot).")
+@click.option("--connection", "conn_id", type=click.IntRange(min=1), metavar="N",
+              help="Only connection N (its id), with its packets.")
+@click.option("--chart", type=click.Path(dir_okay=False), callback=chart_path,
+              help="With --connection: a sequence chart (.svg/.png/.pdf/.dot).")
 def monitor_cmd(capture: str, spec_file: str | None, profile: str | None, as_json: bool, as_csv: bool,
                 conn_id: int | None, chart: str | None) -> int:
     """Both endpoints' RFC states for every TCP connection of a pcap/pcapng capture.
@@ -95,7 +98,13 @@ def monitor_cmd(capture: str, spec_file: str | None, profile: str | None, as_jso
     Every packet is accounted for: read, TCP, used, and skipped by reason. Each connection
     gets Zeek's conn_state and history and the findings that break the profile's rules, with
     the packet number, the rule and its RFC section. Exit 0: no finding; 1: findings; 2: the
-    capture could not be read to its end (the results are partial).
+    capture could not be read to its end (the results are partial); 3: interrupted (Ctrl-C or
+    SIGTERM; the results so far are printed).
+
+    CAPTURE is pcap or pcapng (several interfaces and link types, several sections), plain or
+    gzip/bzip2/xz compressed, a file, a pipe or FIFO, or - for the standard input. Payload
+    lengths come from the IP headers, so a capture cut by a snaplen is monitored as the full
+    one (segments whose fixed TCP header was cut off are skipped, with that reason).
 
     \b
     Examples:
@@ -103,18 +112,23 @@ def monitor_cmd(capture: str, spec_file: str | None, profile: str | None, as_jso
       tcpfsm monitor capture.pcapng --profile linux --json
       tcpfsm monitor capture.pcap --connection 3 --chart conn3.svg
       tcpfsm monitor --spec my-profile.yaml capture.pcap
+      zcat capture.pcap.gz | tcpfsm monitor -
+      tcpdump -i eth0 -w - 'tcp port 80' | tcpfsm monitor -
       tcpfsm monitor "$(tcpfsm samples normal_close_client_v4.pcap)" --profile linux
     """
     from tcpfsm.conformance import monitor
 
     if chart and conn_id is None:
         raise click.UsageError("--chart needs --connection N")
-    report = monitor(capture, spec=load(spec_file, profile), keep_packets=conn_id is not None)
+    report = monitor(capture, spec=load(spec_file, profile), connection=conn_id)
     conns = report.connections
     if conn_id is not None:
         conns = [c for c in conns if c.id == conn_id]
         if not conns:
-            raise click.UsageError(f"no connection {conn_id} (the capture has {len(report.connections)})")
+            if report.error:
+                click.echo(f"error: {report.error}", err=True)
+            raise click.UsageError(f"no connection {conn_id}: the capture has {len(report.connections)}"
+                                   + (" (read up to the error above)" if report.error else ""))
     if as_json:
         data = report.to_dict()
         data["connections"] = [c.to_dict() for c in conns]
@@ -133,8 +147,9 @@ def monitor_cmd(capture: str, spec_file: str | None, profile: str | None, as_jso
     else:
         k = report.packets
         skipped = ", ".join(f"{n} {r}" for r, n in sorted(k.skipped.items())) or "none"
+        cut = f"; {k.cut:,} cut by the snaplen (lengths from the IP headers)" if k.cut else ""
         click.echo(f"{capture} - profile {report.profile}: {k.read:,} packets read, {k.tcp:,} TCP, {k.used:,} used, "
-                   f"skipped: {skipped}; {k.bad_checksum:,} with a bad TCP checksum (offload; kept)")
+                   f"skipped: {skipped}; {k.bad_checksum:,} with a bad TCP checksum (offload; kept){cut}")
         rows = []
         for c in conns:
             d = c.to_dict()
@@ -157,6 +172,8 @@ def monitor_cmd(capture: str, spec_file: str | None, profile: str | None, as_jso
 
         assert conns[0].detail is not None
         write_chart(chart_dot(connection_chart(conns[0].detail)), chart)
-    if report.error:
+    if report.interrupted:
+        click.echo(f"{report.error} (results above are partial: inconclusive)", err=True)
+    elif report.error:
         click.echo(f"error: {report.error} (results above are partial)", err=True)
     return report.exit_code

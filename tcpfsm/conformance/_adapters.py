@@ -21,9 +21,11 @@ def from_dpkt(packet: Any, ts: float = 0.0) -> TcpPacket | SkippedPacket:
     ``Monitor.feed``; a :class:`SkippedPacket` when it carries no TCP segment the monitor can
     use (not IP, not TCP, an IP fragment, an IPv6 extension header, a truncated TCP header).
 
-    ``ts`` is the capture time (``dpkt.pcap.Reader`` yields it beside the frame). The TCP
-    checksum is verified (RFC 9293 §3.1, over the pseudo-header); a bad one is counted, not
-    refused, as offloading leaves many unfinished in captures.
+    ``ts`` is the capture time (``dpkt.pcap.Reader`` yields it beside the frame). The payload
+    length is the one the IP header declares, as for capture files: a frame cut by a snaplen
+    still counts its bytes (and its checksum is left unchecked). The TCP checksum is verified
+    (RFC 9293 §3.1, over the pseudo-header); a bad one is counted, not refused, as offloading
+    leaves many unfinished in captures.
     """
     try:
         import dpkt
@@ -41,17 +43,31 @@ def from_dpkt(packet: Any, ts: float = 0.0) -> TcpPacket | SkippedPacket:
         if ip.mf or ip.offset:  # more fragments, or an offset
             return SkippedPacket("IP fragment")
         family = socket.AF_INET
+        # the length the IP header declares (0: segmentation offload, the frame is the datagram)
+        room = ip.len - ip.hl * 4 if ip.len else None
     else:
-        if ip.nxt != 6:
-            return SkippedPacket("not TCP" if ip.nxt in (17, 58) else "IPv6 extension header")
+        frag = ip.extension_hdrs.get(44) if hasattr(ip, "extension_hdrs") else None
+        if frag is not None and (frag.frag_off or frag.m_flag):
+            return SkippedPacket("IP fragment")
+        if getattr(ip, "p", ip.nxt) != 6:
+            return SkippedPacket("not TCP")
         family = socket.AF_INET6
+        ext = sum(len(bytes(h)) for h in getattr(ip, "all_extension_headers", ()))
+        room = ip.plen - ext if ip.plen else None
     tcp = ip.data
     if not isinstance(tcp, dpkt.tcp.TCP):
-        return SkippedPacket("truncated TCP header")
+        have = len(bytes(tcp)) if isinstance(tcp, bytes | dpkt.Packet) else 0
+        cut = have < 20 and (room is None or room >= 20)
+        return SkippedPacket("TCP header cut by the snaplen" if cut and room is not None else "truncated TCP header")
+    hlen = tcp.off * 4
     raw = bytes(tcp)
+    length = room - hlen if room is not None else len(tcp.data)
+    if length < 0:
+        return SkippedPacket("bad TCP header length")
+    cut = len(raw) < hlen + length  # the capture kept less than the IP header declares (a snaplen)
+    ok = True if cut else _checksum_ok(bytes(ip.src), bytes(ip.dst), memoryview(raw[:hlen + length]))
     return TcpPacket(0, float(ts), socket.inet_ntop(family, ip.src), tcp.sport, socket.inet_ntop(family, ip.dst),
-                     tcp.dport, tcp.seq, tcp.ack, tcp.flags & 0x3F, tcp.win, len(tcp.data),
-                     _checksum_ok(bytes(ip.src), bytes(ip.dst), memoryview(raw)), bytes(tcp.opts))
+                     tcp.dport, tcp.seq, tcp.ack, tcp.flags & 0x3F, tcp.win, length, ok, bytes(tcp.opts))
 
 
 def from_scapy(packet: Any, ts: float | None = None) -> TcpPacket | SkippedPacket:

@@ -23,7 +23,7 @@ from typing import Any
 from tcpfsm.base import Flags
 from tcpfsm.conformance._memo import MemoMonitor
 from tcpfsm.conformance._monitor import Connection, Engine, Finding, View
-from tcpfsm.conformance._packets import CaptureError, Counts, TcpPacket, _parse, capture_records, link_kind
+from tcpfsm.conformance._packets import Capture, CaptureError, Counts, TcpPacket, _parse, link_kind
 from tcpfsm.spec import Spec, resolve_spec
 
 _FIELDS = ("src", "sport", "dst", "dport", "seq", "ack", "flags", "window", "length")
@@ -99,10 +99,13 @@ class MonitorReport:
     profile: str
     packets: Counts
     connections: list[ConnectionSummary] = field(default_factory=list)
-    error: str | None = None  # the capture was damaged here; results are partial
+    error: str | None = None  # the capture was damaged here (or the run interrupted); results are partial
+    interrupted: bool = False  # Ctrl-C or SIGTERM: the results are partial, the verdict inconclusive
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 3
         if self.error:
             return 2
         return 1 if any(c.findings for c in self.connections) else 0
@@ -123,12 +126,13 @@ class Monitor:
     §3.10.8), what it received by the spec's SEGMENT ARRIVES rules (§3.10.7); what breaks the
     spec is a :class:`Finding`.
 
-    ``keep_packets`` keeps each connection's packets (for a sequence chart); ``fast=False``
-    turns off the memo of connections that behave alike (same answers, found the long way).
+    ``keep_packets`` keeps each connection's packets (for a sequence chart); ``connection=N``
+    keeps those of connection N only (memory and speed as without); ``fast=False`` turns off
+    the memo of connections that behave alike (same answers, found the long way).
     """
 
     def __init__(self, spec: Spec | str | Path | None = None, *, profile: str | None = None,
-                 keep_packets: bool = False, fast: bool = True) -> None:
+                 keep_packets: bool = False, fast: bool = True, connection: int | None = None) -> None:
         if isinstance(spec, str | Path):
             self.spec = resolve_spec(file=spec, profile=profile)
         else:
@@ -137,6 +141,10 @@ class Monitor:
         self._engine: MemoMonitor | Engine = (MemoMonitor(self.spec) if fast and not keep_packets
                                               else Engine(self.spec, keep_packets=keep_packets))
         self._over = False
+        # connection=N: its packets (as rows) are kept as they pass; its record is rebuilt at the end
+        self._wanted = None if keep_packets else connection
+        self._kept: list[tuple[Any, ...]] = []
+        self._row: Callable[[tuple[Any, ...]], None] = self._engine.row if self._wanted is None else self._tap
 
     @property
     def profile(self) -> str:
@@ -173,7 +181,10 @@ class Monitor:
             if p is not None:
                 counts.tcp += 1
                 counts.used += 1
-                self._engine.packet(p)
+                if self._wanted is None:
+                    self._engine.packet(p)
+                else:
+                    self._tap(_row(p, p.number, None))
             return
         if linktype is not None:
             raise TypeError("linktype= goes with raw bytes; this packet is already parsed")
@@ -187,7 +198,16 @@ class Monitor:
         counts.used += 1
         if not row[11]:
             counts.bad_checksum += 1
-        self._engine.row(row)
+        self._row(row)
+
+    def _tap(self, row: tuple[Any, ...]) -> None:
+        """The engine takes the packet; a packet of the wanted connection is kept as well."""
+        engine = self._engine
+        engine.row(row)
+        a, b = (row[2], row[3]), (row[4], row[5])
+        track = engine.active.get((a, b) if a <= b else (b, a))
+        if track is not None and track.id == self._wanted:
+            self._kept.append(row)
 
     # ------------------------------------------------------------ queries
     def states(self) -> list[ConnectionStates]:
@@ -231,10 +251,11 @@ class Monitor:
         return self._engine.peek()
 
     # ------------------------------------------------------------ for monitor(path)
-    def _feed_pcap_bulk(self, path: str | Path) -> bool:
-        """Classic pcap parsed in bulk (numpy), straight into the memo's hot path; False when the
-        file is not classic pcap or this monitor cannot take rows numbered by the file."""
-        if self.counts.read or not isinstance(self._engine, MemoMonitor):
+    def _feed_pcap_bulk(self, capture: Capture) -> bool:
+        """Classic pcap parsed in bulk (numpy), straight into the memo's hot path; False (nothing
+        read) when the capture is not classic pcap or this monitor cannot take rows numbered by
+        the file."""
+        if self.counts.read or not isinstance(self._engine, MemoMonitor) or capture.kind != "pcap":
             return False
         try:
             from tcpfsm.conformance._vectorparse import feed_tcp_bulk  # numpy: only here
@@ -243,7 +264,7 @@ class Monitor:
 
         before = self.counts.tcp
         try:
-            return feed_tcp_bulk(path, self.counts, self._engine.row)  # every TCP segment read is used
+            return feed_tcp_bulk(capture, self.counts, self._row)  # every TCP segment read is used
         finally:
             self.counts.used += self.counts.tcp - before
 
@@ -251,8 +272,20 @@ class Monitor:
         """End of the capture, for real: what was in flight arrives; the shadows are let go."""
         self._over = True
         if isinstance(self._engine, MemoMonitor):
-            return [ConnectionSummary(d) for d in self._engine.finish()]
-        return [ConnectionSummary(c.to_dict(), c) for c in self._engine.finish()]
+            out = [ConnectionSummary(d) for d in self._engine.finish()]
+        else:
+            out = [ConnectionSummary(c.to_dict(), c) for c in self._engine.finish()]
+        if self._wanted is not None and self._kept:
+            # the wanted connection's record, rebuilt from its own packets by the plain engine
+            # (connections are independent: the same answers as in the whole capture)
+            plain = Engine(self.spec, keep_packets=True)
+            plain.next_id = self._wanted
+            for row in self._kept:
+                plain.row(row)
+            detail = {c.id: c for c in plain.finish()}.get(self._wanted)
+            out = [ConnectionSummary(c.data, detail) if c.id == self._wanted else c for c in out]
+            self._kept = []
+        return out
 
 
 def _row(packet: Any, number: int, ts: float | None) -> tuple[Any, ...]:
@@ -284,27 +317,35 @@ def _row(packet: Any, number: int, ts: float | None) -> tuple[Any, ...]:
 
 
 def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None = None,
-            keep_packets: bool = False, fast: bool = True) -> MonitorReport:
+            keep_packets: bool = False, fast: bool = True, connection: int | None = None) -> MonitorReport:
     """Both endpoints' RFC states for every TCP connection of a pcap/pcapng capture.
 
     A loop over one :class:`Monitor`: every record of the file is fed to it, then the end of
-    the capture delivers what was still in flight. ``fast`` (the default) reads classic pcap
-    in bulk and works out connections that behave alike once (see ``_memo``; same answers);
-    ``keep_packets`` keeps each connection's packets (for a per-connection view). A damaged
-    capture gives the results up to the damage and ``error``.
+    the capture delivers what was still in flight. ``path`` may be a pipe, a FIFO or
+    ``/dev/stdin`` (it is read once, front to back) and gzip, bzip2 or xz compressed.
+    ``fast`` (the default) reads classic pcap in bulk and works out connections that behave
+    alike once (see ``_memo``; same answers); ``keep_packets`` keeps each connection's
+    packets, ``connection=N`` only those of connection N (for a per-connection view). A
+    damaged capture gives the results up to the damage and ``error``; an interrupt (Ctrl-C,
+    or SIGTERM where the CLI turns it into one) gives them up to there and ``interrupted``.
     """
-    mon = Monitor(spec, profile=profile, keep_packets=keep_packets, fast=fast)
+    mon = Monitor(spec, profile=profile, keep_packets=keep_packets, fast=fast, connection=connection)
     report = MonitorReport(str(path), mon.profile, mon.counts)
     gc_was = gc.isenabled()
     gc.disable()  # millions of short-lived objects, few cycles: the collector only costs time
     try:
-        if not mon._feed_pcap_bulk(path):
-            for linktype, ts, frame in capture_records(path):
-                mon.feed(frame, linktype=linktype, ts=ts)
+        with Capture(path) as capture:
+            if not mon._feed_pcap_bulk(capture):
+                for linktype, ts, frame in capture.records():
+                    mon.feed(frame, linktype=linktype, ts=ts)
     except CaptureError as exc:
         report.error = str(exc)
     except OSError as exc:
         report.error = f"{path}: cannot read: {exc.strerror or exc}"
+    except KeyboardInterrupt:
+        report.interrupted = True
+        k = mon.counts
+        report.error = f"{path}: interrupted: {k.used:,} of the {k.read:,} packets read were monitored"
     finally:
         if gc_was:
             gc.enable()

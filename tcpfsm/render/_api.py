@@ -21,6 +21,20 @@ STATE_FORMATS = ("dot", "svg", "png", "pdf", "mermaid")
 CHART_FORMATS = ("dot", "svg", "png", "pdf")
 
 
+def _format(fmt: str | None, output: str | Path | None, known: tuple[str, ...]) -> str:
+    """The format asked for: ``fmt``, else the output file's suffix, else svg; ValueError naming
+    the supported formats for anything else (Graphviz would fail later, with less to say)."""
+    if fmt is None:
+        suffix = Path(output).suffix.lstrip(".").lower() if output is not None else ""
+        if suffix and suffix not in known:
+            raise ValueError(f"{output}: unknown format {suffix!r} (from the file name); use one of {', '.join(known)}"
+                             ", or give fmt=")
+        fmt = suffix or "svg"
+    if fmt not in known:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(known)}")
+    return fmt
+
+
 def _out(text: str, fmt: str, output: str | Path | None) -> bytes:
     data = text.encode() if fmt in ("dot", "mermaid") else render(text, fmt)
     if output is not None:
@@ -31,16 +45,16 @@ def _out(text: str, fmt: str, output: str | Path | None) -> bytes:
 
 
 def render_state_diagram(spec: Spec | None = None, *, only: str = "all", highlight: str | None = None,
-                         show_ids: bool = False, fmt: str = "svg", output: str | Path | None = None,
+                         show_ids: bool = False, fmt: str | None = None, output: str | Path | None = None,
                          diff_from: Spec | None = None) -> bytes:
     """The state diagram of ``spec`` (default: RFC 9293) in RFC 9293 Figure 5's layout.
 
-    ``fmt``: dot, svg, png, pdf (through Graphviz's ``dot``) or mermaid; ``only="normal"``
+    ``fmt``: dot, svg, png, pdf (through Graphviz's ``dot``) or mermaid (default: the suffix
+    of ``output``, else svg; anything else is a ValueError naming these); ``only="normal"``
     keeps the client and server paths; ``diff_from`` draws what changes from that spec to
     ``spec``. Returns the bytes, and writes them to ``output`` when given.
     """
-    if fmt not in STATE_FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(STATE_FORMATS)}")
+    fmt = _format(fmt, output, STATE_FORMATS)
     chosen = resolve_spec(spec)
     if diff_from is not None:
         text = diff_dot(diff_from, chosen, show_ids=show_ids)
@@ -64,8 +78,9 @@ def sequence_chart(run: Any, *, title: str = "") -> Chart:
     raise TypeError(f"cannot draw a {type(run).__name__}: give a ScenarioRun, an EndpointPair, its trace or a Chart")
 
 
-def render_sequence(run: Any, *, title: str = "", fmt: str = "svg", output: str | Path | None = None) -> bytes:
-    """A sequence chart (two lifelines, segments as slanted arrows, states beside each change)."""
-    if fmt not in CHART_FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(CHART_FORMATS)}")
+def render_sequence(run: Any, *, title: str = "", fmt: str | None = None, output: str | Path | None = None) -> bytes:
+    """A sequence chart (two lifelines, segments as slanted arrows, states beside each change).
+
+    ``fmt``: dot, svg, png or pdf (default: the suffix of ``output``, else svg)."""
+    fmt = _format(fmt, output, CHART_FORMATS)
     return _out(chart_dot(sequence_chart(run, title=title)), fmt, output)
