@@ -21,6 +21,7 @@ from tcpfsm.base import (
     ConnectionDoesNotExist,
     ConnectionExists,
     Flags,
+    ObserverError,
     Problem,
     Segment,
     SpecError,
@@ -30,38 +31,48 @@ from tcpfsm.base import (
     UserCallError,
     samples_path,
 )
-from tcpfsm.runtime import (
-    TCB,
-    Endpoint,
-    EndpointPair,
-    EndpointState,
-    Notice,
-    State,
-    Step,
-    TraceEvent,
-    machine_for,
-    state_of,
-)
-from tcpfsm.spec import Spec, Transition, available_profiles, load_spec, resolve_spec
 
 if TYPE_CHECKING:
     from tcpfsm.conformance import ConnectionStates, Monitor, SkippedPacket, TcpPacket, from_dpkt, from_scapy
+    from tcpfsm.runtime import (
+        TCB,
+        Endpoint,
+        EndpointPair,
+        EndpointState,
+        Notice,
+        State,
+        Step,
+        TraceEvent,
+        machine_for,
+        state_of,
+    )
+    from tcpfsm.spec import Spec, Transition, available_profiles, load_spec, resolve_spec
 
-# The monitor's names load tcpfsm.conformance when first used: every command but `monitor`
-# starts without it (some 80 ms). It needs neither numpy nor dpkt.
-_CONFORMANCE = ("ConnectionStates", "Monitor", "SkippedPacket", "TcpPacket", "from_dpkt", "from_scapy")
+# The spec's, the runtime's and the monitor's names load their modules when first used, so that
+# `import tcpfsm` (and the command line, before its Ctrl-C handler exists) loads no spec, and every
+# command but `monitor` starts without tcpfsm.conformance (it needs neither numpy nor dpkt).
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("TCB", "Endpoint", "EndpointPair", "EndpointState", "Notice", "State", "Step", "TraceEvent",
+                     "machine_for", "state_of"), "tcpfsm.runtime"),
+    **dict.fromkeys(("Spec", "Transition", "available_profiles", "load_spec", "resolve_spec"), "tcpfsm.spec"),
+    **dict.fromkeys(("ConnectionStates", "Monitor", "SkippedPacket", "TcpPacket", "from_dpkt", "from_scapy"),
+                    "tcpfsm.conformance"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _CONFORMANCE:
-        from tcpfsm import conformance
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tcpfsm' has no attribute {name!r}")
+    import importlib
 
-        return getattr(conformance, name)
-    raise AttributeError(f"module 'tcpfsm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_CONFORMANCE))
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __version__ = "0.1.0"
@@ -78,6 +89,7 @@ __all__ = [
     "Flags",
     "Monitor",
     "Notice",
+    "ObserverError",
     "Problem",
     "Segment",
     "SkippedPacket",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from dataclasses import dataclass, field
 
 SEQ_MOD = 1 << 32
@@ -31,7 +32,10 @@ class Flags(enum.IntFlag):
 
     @classmethod
     def parse(cls, text: str) -> Flags:
-        """Parse ``"SYN,ACK"`` (or ``"SYN+ACK"``, ``"none"``) into flags; raise ValueError."""
+        """Parse ``"SYN,ACK"`` (or ``"SYN+ACK"``, ``"none"``) into flags; raise ValueError
+        (TypeError for anything but text)."""
+        if not isinstance(text, str):
+            raise TypeError(f"Flags.parse takes text like 'SYN,ACK', not {type(text).__name__} {text!r:.60}")
         out = cls(0)
         text = text.strip()
         if text in ("", "none", "-"):
@@ -72,6 +76,16 @@ def seq_between(low: int, x: int, high: int) -> bool:
     return ((x - low) % SEQ_MOD) < ((high - low) % SEQ_MOD)
 
 
+def _integer(name: str, value: object) -> int:
+    """An integer field's value as an int (numpy integers too); TypeError for a float, NaN, text or bool."""
+    if isinstance(value, bool | float | str | bytes):
+        raise TypeError(f"Segment {name} must be an int, not {type(value).__name__} {value!r:.40}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"Segment {name} must be an int, not {type(value).__name__}") from None
+
+
 @dataclass(frozen=True)
 class Segment:
     """One TCP segment, as far as the connection lifecycle cares.
@@ -93,21 +107,55 @@ class Segment:
 
     def __post_init__(self) -> None:
         setattr_ = object.__setattr__
-        if type(self.flags) is not Flags:
-            setattr_(self, "flags", _FLAG_VALUES[self.flags] if type(self.flags) is int and 0 <= self.flags < 64
-                     else Flags(self.flags))
+        flags = self.flags
+        if type(flags) is not Flags:
+            if type(flags) is int and 0 <= flags < 64:
+                flags = _FLAG_VALUES[flags]
+            elif isinstance(flags, str):
+                flags = Flags.parse(flags)
+            else:
+                bits = _integer("flags", flags)
+                if not 0 <= bits < 64:
+                    raise ValueError(f"Segment flags {bits:#x} has bits beyond the six control bits "
+                                     "(FIN 0x01 .. URG 0x20, RFC 9293 §3.1)")
+                flags = _FLAG_VALUES[bits]
+            setattr_(self, "flags", flags)
+        elif not 0 <= flags.value < 64:
+            raise ValueError(f"Segment flags {flags.value:#x} has bits beyond the six control bits "
+                             "(FIN 0x01 .. URG 0x20, RFC 9293 §3.1)")
         setattr_(self, "bits", self.flags.value)
-        if self.payload is not None:
+        for name in ("seq", "ack", "window", "length"):
+            value = getattr(self, name)
+            if type(value) is not int:
+                setattr_(self, name, _integer(name, value))
+        payload = self.payload
+        if payload is not None:
+            if type(payload) is not bytes:
+                if isinstance(payload, str) or not isinstance(payload, bytes | bytearray | memoryview):
+                    raise TypeError(f"Segment payload must be bytes, not {type(payload).__name__}"
+                                    + (" (encode the text first)" if isinstance(payload, str) else ""))
+                payload = bytes(payload)
+                setattr_(self, "payload", payload)
             if self.length == 0:
-                setattr_(self, "length", len(self.payload))
-            elif self.length != len(self.payload):
-                raise ValueError(f"length={self.length} but the payload holds {len(self.payload)} bytes")
+                setattr_(self, "length", len(payload))
+            elif self.length != len(payload):
+                raise ValueError(f"length={self.length} but the payload holds {len(payload)} bytes")
         if not 0 <= self.seq < SEQ_MOD:
             setattr_(self, "seq", self.seq % SEQ_MOD)
         if not 0 <= self.ack < SEQ_MOD:
             setattr_(self, "ack", self.ack % SEQ_MOD)
-        if self.length < 0 or self.window < 0:
-            raise ValueError("length and window must not be negative")
+        if not 0 <= self.length < _HALF:
+            raise ValueError(f"Segment length must be 0 to 2**31-1 (half the sequence space), not {self.length}")
+        if not 0 <= self.window < SEQ_MOD:
+            raise ValueError(f"Segment window must be 0 to 2**32-1, not {self.window}")
+        for name in ("src_port", "dst_port"):
+            port = getattr(self, name)
+            if port is not None:
+                if type(port) is not int:
+                    port = _integer(name, port)
+                    setattr_(self, name, port)
+                if not 0 <= port <= 0xFFFF:
+                    raise ValueError(f"Segment {name} must be 0 to 65535 or None, not {port}")
 
     @property
     def seg_len(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tcpfsm.base._errors import TcpFsmError
+from tcpfsm.base._errors import Problem, SpecError, TcpFsmError
 from tcpfsm.base._segment import Flags, Segment
 from tcpfsm.runtime._endpoint import Endpoint
 from tcpfsm.runtime._pair import EndpointPair, TraceEvent
@@ -64,8 +64,13 @@ def run_scenario(sc: Scenario, spec: Spec | None = None, *, profile: str | None 
                 pair.run()
             elif "expect" in step:
                 for who, want in step["expect"].items():
+                    compiled = pair.endpoint(str(who)).compiled
+                    if str(want) not in compiled.by_name:
+                        raise SpecError([Problem(sc.file, sc.lines[i], f"expects state {want!r}, which "
+                                                 f"{compiled.spec.profile or compiled.spec.name} does not have",
+                                                 f"states: {', '.join(compiled.spec.state_names)}")])
                     got = pair.endpoint(str(who)).state
-                    if got is not pair.endpoint(str(who)).compiled.state_of(str(want)):
+                    if got is not compiled.state_of(str(want)):
                         failures.append(f"{where}: expected {who} in {want}, found {got}")
         except IndexError:
             failures.append(f"{where}: nothing in flight to {next(iter(step))} (step {i + 1})")

@@ -8,16 +8,21 @@ jsonschema; changing the schema's text invalidates every entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from tcpfsm.base._errors import Problem
 from tcpfsm.base._resources import schema_path
-from tcpfsm.base._yaml import LDict, line_of, load_yaml
+from tcpfsm.base._yaml import LDict, line_of, load_yaml, read_input
 
 
 @cache
@@ -30,41 +35,99 @@ def _cache_file() -> Path:
     return Path(base) / "tcpfsm" / "schema-valid.json"
 
 
+_CACHE_ENTRIES = 256  # the most recent (schema, spec text) hashes kept
+_CACHE_MAX_BYTES = 64 * 1024  # 256 hashes take 17 KB; anything larger is not our file
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _read_cache(path: Path) -> list[str]:
+    """The hashes in the cache file, oldest first; [] for a missing, unreadable, oversized or
+    corrupt file (``[1,2,3]``, deeply nested JSON, binary junk): a cache never breaks a command."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(_CACHE_MAX_BYTES + 1)
+    except (OSError, ValueError):
+        return []
+    if len(raw) > _CACHE_MAX_BYTES:
+        return []
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return []
+    if not isinstance(data, list):
+        return []
+    return [d for d in data if isinstance(d, str) and _DIGEST.fullmatch(d)]
+
+
 @cache
 def _known_valid() -> set[str]:
     """Hashes of (schema, spec text) that passed the schema: a cache of a pure function's
     result (JSON, hashes only), so that loading a shipped spec need not import jsonschema."""
-    try:
-        return set(json.loads(_cache_file().read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return set()
+    return set(_read_cache(_cache_file()))
 
 
 def _remember_valid(digest: str) -> None:
-    known = _known_valid()
-    known.add(digest)
+    """Add ``digest`` to the cache file: read, merge and replace under a lock, so that two
+    processes adding at once lose neither entry; the temporary file never outlives the call."""
+    _known_valid().add(digest)
     try:
         path = _cache_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(sorted(known)[-256:]), encoding="utf-8")
-        os.replace(tmp, path)
+        with _locked(path.with_name(path.name + ".lock")):
+            entries = [d for d in _read_cache(path) if d != digest] + [digest]
+            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(entries[-_CACHE_ENTRIES:], f)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+            _sweep(path)
     except OSError:
-        pass  # a read-only home: validate every time
+        pass  # a read-only or full home: validate every time
+
+
+def _sweep(path: Path) -> None:
+    """Remove temporary files an interrupted writer left (older than an hour: none is being written)."""
+    cutoff = time.time() - 3600
+    for stale in path.parent.glob(path.name + ".*.tmp"):
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()
+    for stale in path.parent.glob(path.stem + ".*.tmp"):  # the names of tcpfsm before issue 16
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (POSIX ``flock``; elsewhere none: a lost entry costs one validation)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def read_text(path: Path) -> tuple[Any, list[Problem], str | None]:
-    text: str | None = None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(str(path), 0, "no such file", "give the path of a spec or a profile")], None
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(str(path), 0, f"cannot read: {exc}", "a spec is a UTF-8 YAML file")], None
+    """A spec file's data (LDict), its problems and its text (None when it could not be read)."""
+    text, problem = read_input(path)
+    if text is None:
+        return None, [problem] if problem is not None else [], None
     data, problems = load_yaml(text, str(path))
     if not problems and not isinstance(data, LDict):
         problems.append(Problem(str(path), 1, "the top level is not a mapping",
                                 "a spec starts with keys like `name:`, `states:`, `transitions:`"))
+        data = None
+    if not isinstance(data, LDict):
         data = None
     return data, problems, text
 

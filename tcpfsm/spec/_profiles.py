@@ -184,11 +184,19 @@ def overlay(base: RawSpec, over: LDict, problems: list[Problem]) -> tuple[LDict,
             out.append((i, x, getattr(x, "file", f), getattr(x, "line", 0) or ln))
         return out
 
+    removed: dict[str, int] = {}
     for _i, tid, f, ln in entries("remove"):
+        if isinstance(tid, str) and tid in removed:
+            problems.append(Problem(f, ln, f"remove: {tid} is removed twice (first at line {removed[tid]})",
+                                    "name each id once"))
+            continue
+        if not isinstance(tid, str):
+            continue  # the schema reported it
         if tid not in ids:
             problems.append(Problem(f, ln, f"remove: no transition {tid!r} in {label}",
                                     "name an id of the base (`tcpfsm spec show --profile BASE`)"))
             continue
+        removed[tid] = ln
         k = ids.index(tid)
         changes.append(RawChange(str(tid), "removed", f, ln, transitions[k]))
         del transitions[k], transitions.lines[k], ids[k]
@@ -203,12 +211,22 @@ def overlay(base: RawSpec, over: LDict, problems: list[Problem]) -> tuple[LDict,
         k = ids.index(tid)
         changes.append(RawChange(str(tid), "replaced", f, ln, transitions[k]))
         transitions[k], transitions.lines[k] = t, ln
+    added: dict[str, int] = {}
     for _i, t, f, ln in entries("add"):
-        tid = t.get("id") if isinstance(t, dict) else object()
+        if not isinstance(t, dict):
+            continue  # the schema reported it
+        tid = t.get("id")
+        if not isinstance(tid, str):
+            continue  # the schema reported it (an id is required text)
+        if tid in added:
+            problems.append(Problem(f, ln, f"add: {tid} is added twice (first at line {added[tid]})",
+                                    "give each new transition an id of its own"))
+            continue
         if tid in ids:
             problems.append(Problem(f, ln, f"add: transition {tid!r} exists already in {label}",
                                     "use `replace:` or `patch:` to change it, or pick a new id"))
             continue
+        added[tid] = ln
         transitions.append(t)
         transitions.lines.append(ln)
         ids.append(tid)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tcpfsm.base._errors import Problem, SpecError
 from tcpfsm.base._resources import specs_dir
-from tcpfsm.base._yaml import LDict, line_of, load_yaml
+from tcpfsm.base._yaml import LDict, line_of, load_yaml, read_input
 
 STEP_KINDS = ("at", "deliver", "lose", "duplicate", "inject", "crash", "run", "expect")
 CALLS = ("listen", "connect", "send", "close", "abort")
@@ -31,7 +31,10 @@ def scenarios_file() -> Path:
 
 def load_scenarios(path: Path | None = None) -> dict[str, Scenario]:
     path = path or scenarios_file()
-    data, problems = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    text, problem = read_input(path)
+    if text is None:
+        raise SpecError([problem] if problem is not None else [])
+    data, problems = load_yaml(text, str(path))
     if not isinstance(data, LDict) or not isinstance(data.get("scenarios"), dict):
         raise SpecError(problems or [Problem(str(path), 1, "expected a `scenarios:` mapping", "")])
     out: dict[str, Scenario] = {}
