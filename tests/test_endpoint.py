@@ -76,8 +76,12 @@ def variants(ep: Endpoint) -> list[Endpoint]:
             out.append(unread)
         if "retransmit" in base.armed_timers:
             spent = base.clone()
-            spent.tcb.retries = spent.tcb.max_retries
+            spent.tcb.retries = max(spent.tcb.max_retries, spent.tcb.max_syn_retries)
             out.append(spent)
+        if base.state is State.SYN_RECEIVED and not base.tcb.passive:
+            reopened = base.clone()  # as if a SYN had reopened it from TIME-WAIT (MAY-2)
+            reopened.tcb.reopened = True
+            out.append(reopened)
     return out
 
 
@@ -241,7 +245,7 @@ def test_data_moves_the_sequence_space_and_reaches_the_reader() -> None:
 
 
 def test_retransmission_then_give_up() -> None:
-    ep = Endpoint(iss=10, max_retries=2, rto=1.0)
+    ep = Endpoint(iss=10, max_syn_retries=2, rto=1.0)  # a SYN's R2 (MUST-23) as a count
     [syn] = ep.connect()
     assert ep.tick(1.0) == [syn]          # first retransmission after 1 s
     assert ep.tick(3.0) == [syn]          # backoff: 2 s more

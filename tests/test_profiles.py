@@ -48,7 +48,7 @@ def test_overlays_stack() -> None:
     # from rfc5961 (RFC 5961 §3): the exact-SEQ RST check and the challenge ACK of an in-window RST
     assert linux.guard("rst_valid").predicate == "seq_exact"
     s18b = linux.transition("S18b")
-    assert [str(s) for s in s18b.sends] == ["<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"]
+    assert [str(s) for s in s18b.sends] == ["<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (limited: challenge_ack)"]
     assert Path(s18b.file).name == "rfc5961.yaml"
     # its own: L1, T5 and the FIN-WAIT-2 timer
     assert {"L1", "T5"} <= {t.id for t in linux.transitions}
@@ -82,6 +82,10 @@ replace:
   - {id: S18, source: [SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT],
      event: rcv_rst, guard: ["not rst_valid", "not in_window"], target: same, rfc: "3.10.7.4",
      actions: [{drop: "RST outside the window"}]}
+  - {id: S25, source: synchronized, event: rcv_ack, guard: [ack_out_of_range], target: same, rfc: "3.10.7.4",
+     finding: "ACK of unsent data",
+     actions: [{send: {ctl: ACK, seq: SND.NXT, ack: RCV.NXT, throttle: challenge_ack}},
+               {drop: "ACK of data not yet sent, or too old (challenge ACK)"}]}
 remove: [S26c, S32]
 add:
   - {id: L1, row: U9, source: [ESTABLISHED, CLOSE-WAIT], event: close, guard: [data_unread], target: CLOSED,
@@ -93,7 +97,7 @@ add:
   - {id: S18b, row: S18, source: [SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING,
                                    LAST-ACK, TIME-WAIT],
      event: rcv_rst, guard: ["not rst_valid", in_window], target: same, rfc: "3.10.7.4",
-     actions: [{send: {ctl: ACK, seq: SND.NXT, ack: RCV.NXT}},
+     actions: [{send: {ctl: ACK, seq: SND.NXT, ack: RCV.NXT, throttle: challenge_ack}},
                {drop: "in-window RST with SEQ != RCV.NXT (challenge ACK)"}]}
 checklist:
   T5: "The Linux FIN-WAIT-2 timer (tcp_fin_timeout): T5."

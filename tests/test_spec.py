@@ -88,7 +88,7 @@ def test_nondeterministic_guards_are_reported(tmp_path: Path) -> None:
 
 def test_unknown_guard_and_effect_are_reported(tmp_path: Path) -> None:
     text = BASE.replace("guard: [syn_beyond_old]", "guard: [syn_beyond_0ld]").replace(
-        "actions: [mark_passive,", "actions: [mark_pasive,")
+        "actions: [mark_passive]", "actions: [mark_pasive]")
     problems = problems_of(write(tmp_path, text))
     assert any("unknown guard 'syn_beyond_0ld'" in p for p in problems)
     assert any("unknown action 'mark_pasive'" in p for p in problems)
@@ -176,7 +176,7 @@ def line_with(text: str, needle: str) -> int:
     return hits[0]
 
 
-U2_SEND = "{send: {ctl: SYN, seq: SND.NXT}}, {start: user}"
+U2_SEND = "actions: [choose_iss, {send: {ctl: SYN, seq: SND.NXT}}]}"
 
 
 def test_an_unknown_ctl_flag_is_a_problem_and_validate_exits_2(tmp_path: Path,
@@ -195,8 +195,10 @@ def test_an_unknown_ctl_flag_is_a_problem_and_validate_exits_2(tmp_path: Path,
 
 
 def test_unknown_send_sources_are_problems_with_the_allowed_names(tmp_path: Path) -> None:
-    text = BASE.replace("actions: [record_syn, choose_iss, {send: {ctl: \"SYN,ACK\", seq: SND.NXT, ack: RCV.NXT}}]}",
-                        "actions: [record_syn, choose_iss, {send: {ctl: \"SYN,ACK\", seq: SND.NXX, ack: RCV.NXX}}]}")
+    s5 = "{send: {ctl: \"SYN,ACK\", seq: SND.NXT, ack: RCV.NXT}}]}"
+    bad = s5.replace("SND.NXT", "SND.NXX").replace("RCV.NXT", "RCV.NXX")
+    head = "actions: [record_syn, hold, choose_iss, "
+    text = BASE.replace(head + s5, head + bad)
     path = write(tmp_path, text)
     problems = problems_of(path)
     where = f"{path}:{line_with(text, 'id: S5,')}: transition S5: "

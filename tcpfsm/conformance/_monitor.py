@@ -319,8 +319,10 @@ class Engine:
 
     # ------------------------------------------------------------ the two halves
     def _new_endpoint(self, side: Side, iss: int | None) -> Endpoint:
-        # the receive window is left wide open: the capture, not the shadow, says what fits
-        ep = Endpoint(iss, spec=self.spec, engine="table", rcv_wnd=1 << 30, name=f"{side.addr}:{side.port}")
+        # the receive window is left wide open: the capture, not the shadow, says what fits; so is
+        # the challenge-ACK throttle (a stack's own limit is not the shadow's to guess)
+        ep = Endpoint(iss, spec=self.spec, engine="table", rcv_wnd=1 << 30, challenge_ack_limit=None,
+                      name=f"{side.addr}:{side.port}")
         ep.observe(partial(_record_step, side))
         side.ep = ep
         side.record(ep.state_name)

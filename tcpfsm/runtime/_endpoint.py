@@ -19,15 +19,21 @@ and no transition by name: everything comes from the spec.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import math
+import operator
+import os
+import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from tcpfsm.base._errors import SpecGap, TcpFsmError, TimerNotArmed, user_call_error
+from tcpfsm.base._errors import ObserverError, SpecGap, TcpFsmError, TimerNotArmed, user_call_error
 from tcpfsm.base._segment import SEQ_MOD, Flags, Segment, seq_add, seq_le, seq_lt
 from tcpfsm.runtime._machine import MODEL_ATTRIBUTE, CompiledMachine, State, StateBase, machine_for
-from tcpfsm.runtime._tcb import CHECKS, TCB
+from tcpfsm.runtime._tcb import CHECKS, TCB, trim_to_window
 from tcpfsm.spec import USER, Send, Spec, Transition, resolve_spec
 from tcpfsm.spec import _vocabulary as vocabulary
 from tcpfsm.spec._vocabulary import Registry
@@ -68,6 +74,8 @@ class EndpointState:
     last_iss: int | None = None
     close_deferred_in: str = ""
     now: float = 0.0
+    held: tuple[Segment, ...] = ()  # out-of-order text and FINs held for processing in sequence (SHLD-31)
+    challenge_acks: tuple[float, ...] = ()  # when the recent challenge ACKs were sent (RFC 5961 §7)
 
     def tcb_value(self, name: str) -> Any:
         """One TCB field, e.g. ``snap.tcb_value("snd_nxt")``."""
@@ -142,28 +150,59 @@ class Endpoint:
     (s or None), ``max_retries`` (R2 as a count), ports, ``now`` (the clock value), ``name``.
     Timer durations are declared in the spec (``timers:``) in terms of ``rto``, ``msl`` and
     ``user_timeout``, or in seconds (the linux profile's 60 s FIN-WAIT-2 timer).
+    ``max_retries`` and ``max_syn_retries`` are R2 as counts of retransmissions (§3.8.3); with
+    the default RTO of 1 s they give up after 127 s on data (SHLD-11: at least 100 s) and 255 s
+    on a SYN (MUST-23: at least 3 minutes). ``challenge_ack_limit`` is RFC 5961 §7's throttle,
+    (count, seconds), or None for none. ``iss_secret`` is the key of RFC 6528's F() (random per
+    process by default; pass one to make the default ISSs reproducible).
+
+    Every argument is checked when the endpoint is made (TypeError for a wrong type,
+    ValueError for a value out of range): ``iss`` 0 to 2**32-1; ``rto``, ``msl`` and
+    ``user_timeout`` finite seconds above 0; ``rcv_wnd`` 0 to 2**30 (RFC 7323 §2.3);
+    ``max_retries`` and ``max_syn_retries`` 0 to 100; ports 0 to 65535. ``spec`` is a
+    :class:`Spec` or the path of a spec file; ``profile`` is a shipped profile's name, never a
+    path. A segment, a clock value or a byte count of the wrong type or range is refused the
+    same way, before anything changes.
+
+    ``copy.copy(ep)``, ``copy.deepcopy(ep)`` and pickling give an independent endpoint, as
+    :meth:`clone` does (same spec, settings, state and notices; observers stay behind).
+    Observers are called once a call has been applied in full; if one raises, the call's
+    segments are not lost: :class:`~tcpfsm.base.ObserverError` carries them.
     """
 
     def __init__(
         self,
         iss: int | None = None,
         *,
-        spec: Spec | None = None,
+        spec: Spec | str | os.PathLike[str] | None = None,
         profile: str | None = None,
         rcv_wnd: int = 65535,
         rto: float = 1.0,
         msl: float = 120.0,
         user_timeout: float | None = None,
-        max_retries: int = 5,
+        max_retries: int = 6,
+        max_syn_retries: int = 7,
+        challenge_ack_limit: tuple[int, float] | None = (10, 5.0),
+        iss_secret: bytes | None = None,
         local_port: int | None = None,
         remote_port: int | None = None,
         now: float = 0.0,
         name: str | None = None,
         engine: str = "transitions",
     ) -> None:
-        self.spec = resolve_spec(spec, profile=profile)
+        _check_settings(iss=iss, rcv_wnd=rcv_wnd, rto=rto, msl=msl, user_timeout=user_timeout,
+                        max_retries=max_retries, max_syn_retries=max_syn_retries,
+                        challenge_ack_limit=challenge_ack_limit, iss_secret=iss_secret,
+                        local_port=local_port, remote_port=remote_port, now=now, name=name)
         if engine not in ("transitions", "table"):
-            raise ValueError(f"engine must be 'transitions' or 'table', not {engine!r}")
+            raise ValueError(f"engine must be 'transitions' or 'table', not {engine!r:.40}")
+        if isinstance(spec, str | os.PathLike):
+            self.spec = resolve_spec(file=os.fspath(spec), profile=profile)  # a spec file of the caller's
+        elif spec is not None and not isinstance(spec, Spec):
+            raise TypeError(f"spec must be a Spec (tcpfsm.load_spec(...)) or a spec file's path, "
+                            f"not {type(spec).__name__}")
+        else:
+            self.spec = resolve_spec(spec, profile=profile)
         self.engine = engine
         self.compiled = compiled = machine_for(self.spec)
         self._table = compiled.table
@@ -174,13 +213,19 @@ class Endpoint:
         setattr(self, MODEL_ATTRIBUTE, self.spec.initial)
         self.next_iss = iss  # the ISS the next OPEN uses (then the clock decides)
         self._config = {"rcv_wnd": rcv_wnd, "rto": rto, "msl": msl, "user_timeout": user_timeout,
-                        "max_retries": max_retries, "local_port": local_port, "remote_port": remote_port}
+                        "max_retries": max_retries, "max_syn_retries": max_syn_retries,
+                        "challenge_ack_limit": challenge_ack_limit, "iss_secret": iss_secret,
+                        "local_port": local_port, "remote_port": remote_port}
         self._rcv_wnd = rcv_wnd
-        self._max_retries = max_retries
+        self._max_retries, self._max_syn_retries = max_retries, max_syn_retries
+        self.challenge_ack_limit = challenge_ack_limit
+        self._iss_secret = _PROCESS_SECRET if iss_secret is None else bytes(iss_secret)
+        self.now = float(now)
+        self._unacked_timers = compiled.unacked_timers
+        self._resume_at = compiled.resume_at
         self.rto, self.msl, self.user_timeout = rto, msl, user_timeout
         self.local_port, self.remote_port = local_port, remote_port
         self.name = name
-        self.now = now
         self._tcb = self._fresh_tcb()
         self._rtx: list[Segment] = []
         self._send_buffer = bytearray()
@@ -191,6 +236,8 @@ class Endpoint:
         self._deferred_in = ""
         self._last_iss: int | None = None
         self._call_data: bytes | int = 0
+        self._held: list[Segment] = []
+        self._challenges: list[float] = []
         self._observers: list[Callable[[Step], None]] = []
         self.notices: list[Notice] = []
         self.last_steps: list[Step] = []
@@ -217,7 +264,10 @@ class Endpoint:
         return dict(self._tcb.timers)
 
     def observe(self, callback: Callable[[Step], None]) -> None:
-        """Call ``callback(step)`` for every transition this endpoint takes."""
+        """Call ``callback(step)`` for every transition this endpoint takes, once the call that
+        took it has been applied in full (see :class:`~tcpfsm.base.ObserverError`)."""
+        if not callable(callback):
+            raise TypeError(f"observe() takes a callable, not {type(callback).__name__}")
         self._observers.append(callback)
 
     def take_notices(self) -> list[Notice]:
@@ -226,7 +276,9 @@ class Endpoint:
         return out
 
     def read(self, max_bytes: int | None = None) -> bytes:
-        """RECEIVE: take bytes delivered in order (RFC 9293 §3.10.3)."""
+        """RECEIVE: take bytes delivered in order (RFC 9293 §3.10.3); at most ``max_bytes`` (>= 0)."""
+        if max_bytes is not None:
+            max_bytes = _count("read() max_bytes", max_bytes, sys.maxsize)
         n = len(self._receive_buffer) if max_bytes is None else max_bytes
         out = bytes(self._receive_buffer[:n])
         del self._receive_buffer[:n]
@@ -244,7 +296,15 @@ class Endpoint:
         return self._call("open_active")
 
     def send(self, data: bytes | int = 0) -> list[Segment]:
-        """SEND (RFC 9293 §3.10.2): ``data`` is bytes or a payload length."""
+        """SEND (RFC 9293 §3.10.2): ``data`` is bytes or a payload length (0 to 2**31-1)."""
+        if isinstance(data, bytearray | memoryview):
+            data = bytes(data)
+        elif not isinstance(data, bytes):
+            if isinstance(data, str):
+                raise TypeError("send() takes bytes or a payload length, not str (encode the text first)")
+            data = _count("send() length", data)
+        if (data if isinstance(data, int) else len(data)) + self._tcb.queued >= _HALF_SEQ:
+            raise ValueError("send(): more than 2**31-1 bytes queued (half the sequence space)")
         return self._call("send", data)
 
     def close(self) -> list[Segment]:
@@ -258,42 +318,92 @@ class Endpoint:
     # ------------------------------------------------------------- segments
     def receive(self, seg: Segment) -> list[Segment]:
         """SEGMENT ARRIVES (RFC 9293 §3.10.7): returns the segments to send in reply."""
-        self._begin()
+        if not isinstance(seg, Segment):
+            raise TypeError(f"receive() takes a Segment, not {type(seg).__name__}")
+        return self._run(self._arrive_all, seg)
+
+    def _arrive_all(self, seg: Segment) -> None:
+        self._arrive(seg, 0)
+        if self._held:
+            self._release_held()
+
+    def _arrive(self, seg: Segment, start: int) -> None:
+        """Run the arrival steps of the current state's group on ``seg``, from step ``start``.
+
+        Checks read the segment as it arrived; after a ``trim`` step, flags, guards and effects
+        see it trimmed to the receive window (the RFC's "idealized segment", §3.10.7.4)."""
         group = self._state_group[getattr(self, MODEL_ATTRIBUTE)]
+        ideal = seg
         bits = seg.bits
-        for step, need, forbid in self._steps_of[group.name]:
+        for step, need, forbid in self._steps_of[group.name][start:]:
+            if step.trim is not None:
+                ideal = trim_to_window(self._tcb, seg)
+                bits = ideal.bits
+                continue
             if (bits & need) != need or bits & forbid:
                 continue
             if step.check is not None and not CHECKS[step.check](self._tcb, seg):
                 continue
-            t = self._fire(step.event, seg)
+            t = self._fire(step.event, ideal, seg)
             if group.mode == "first" or step.final or t.ends_processing:
                 break
-        return self._end()
+
+    def _release_held(self) -> None:
+        """Process held segments that are now in sequence, from their group's ``resume`` step, once
+        the state has a rule for it (a SYN's text waits for ESTABLISHED, §3.10.7.2-3)."""
+        while self._held:
+            rcv_nxt = self._tcb.rcv_nxt
+            ready = [h for h in self._held if seq_le(h.seq, rcv_nxt)]
+            if not ready:
+                return
+            h = min(ready, key=lambda x: (x.seq - rcv_nxt) % SEQ_MOD)
+            if not seq_lt(rcv_nxt, seq_add(h.seq, h.seg_len)):
+                self._held.remove(h)  # everything in it arrived meanwhile: an old duplicate now
+                continue
+            state = getattr(self, MODEL_ATTRIBUTE)
+            group = self._state_group[state]
+            start = self._resume_at.get(group.name)
+            if start is None or not self.spec.candidates(state, group.steps[start].event):
+                return
+            self._held.remove(h)
+            self._arrive(h, start)
 
     # ---------------------------------------------------------------- timers
     def timeout(self, timer: str) -> list[Segment]:
         """Fire an armed timer now: ``"retransmit"``, ``"time_wait"`` or ``"user"`` (§3.10.8)."""
+        if not isinstance(timer, str):
+            raise TypeError(f"timeout() takes a timer's name (str), not {type(timer).__name__}")
         if timer not in self._tcb.timers:
             raise TimerNotArmed(self.state, timer, sorted(self._tcb.timers))
-        self._begin()
+        return self._run(self._expire, timer)
+
+    def _expire(self, timer: str) -> None:
         del self._tcb.timers[timer]
         self._fire(self._timer_event[timer], _NO_SEGMENT)
-        return self._end()
 
     def next_deadline(self) -> float | None:
         """The earliest armed timer's deadline, or None."""
         return min(self._tcb.timers.values(), default=None)
 
     def tick(self, now: float) -> list[Segment]:
-        """Advance the clock to ``now`` and fire every timer that expired, earliest first."""
+        """Advance the clock to ``now`` (a finite number of seconds) and fire every timer that
+        expired, earliest first."""
+        now = _seconds("tick() now", now, zero=True)
         self.now = now
         out: list[Segment] = []
+        failed: ObserverError | None = None
         while True:
             due = sorted((d, n) for n, d in self._tcb.timers.items() if d <= now)
             if not due:
-                return out
-            out += self.timeout(due[0][1])
+                break
+            try:
+                out += self.timeout(due[0][1])
+            except ObserverError as exc:  # the timer fired all the same: go on, then report it
+                out += exc.segments
+                failed = failed or exc
+        if failed is not None:
+            raise ObserverError(out, failed.steps, failed.error) from failed.__cause__
+        return out
 
     # ------------------------------------------------------------- machinery
     def _begin(self) -> None:
@@ -307,15 +417,45 @@ class Endpoint:
         return out
 
     def _call(self, event: str, data: bytes | int = 0) -> list[Segment]:
-        self._begin()
+        return self._run(self._user_call, event, data)
+
+    def _user_call(self, event: str, data: bytes | int) -> None:
         self._call_data = data
         try:
             self._fire(event, _NO_SEGMENT)
         finally:
             self._call_data = 0
-        return self._end()
 
-    def _fire(self, event: str, seg: Segment) -> Transition:
+    def _run(self, body: Callable[..., None], *args: Any) -> list[Segment]:
+        """One call: run ``body``, then tell the observers of every step it took (all of them, even
+        when it raised; an observer's exception never loses the call's segments: ObserverError)."""
+        self._begin()
+        try:
+            body(*args)
+        except BaseException:
+            steps = self._steps
+            self._begin()  # as before: a call that raised leaves no output and no last_steps
+            self._notify(steps)  # but what it changed on the way is told
+            raise
+        out = self._end()
+        error = self._notify(self.last_steps)
+        if error is not None:
+            raise ObserverError(out, tuple(self.last_steps), error) from error
+        return out
+
+    def _notify(self, steps: list[Step]) -> Exception | None:
+        """Call every observer for every step, in order; the first exception raised, or None."""
+        first: Exception | None = None
+        if self._observers:
+            for step in steps:
+                for obs in list(self._observers):
+                    try:
+                        obs(step)
+                    except Exception as exc:  # the other observers are told all the same
+                        first = first or exc
+        return first
+
+    def _fire(self, event: str, seg: Segment, arrived: Segment | None = None) -> Transition:
         source = getattr(self, MODEL_ATTRIBUTE)
         if not self.spec.candidates(source, event):
             raise SpecGap(self.state, event)
@@ -336,12 +476,11 @@ class Endpoint:
             raise SpecGap(self.state, event)
         first_out, first_notice = len(self._out), len(self.notices)
         dropped = self._run_actions(t, seg, source, event)
+        shown = arrived if arrived is not None else seg
         step = Step(event, self._by_name[source], self._by_name[getattr(self, MODEL_ATTRIBUTE)], t.id, t.rfc,
-                    seg if seg is not _NO_SEGMENT else None, tuple(self._out[first_out:]),
+                    shown if shown is not _NO_SEGMENT else None, tuple(self._out[first_out:]),
                     tuple(n.text for n in self.notices[first_notice:]), dropped, self.name)
         self._steps.append(step)
-        for obs in self._observers:
-            obs(step)
         if self._tcb.close_deferred and getattr(self, MODEL_ATTRIBUTE) != self._deferred_in:
             # §3.10.4: a CLOSE queued in SYN-RECEIVED runs once that state is left.
             self._tcb.close_deferred = False
@@ -349,10 +488,13 @@ class Endpoint:
         return t
 
     def _run_actions(self, t: Transition, seg: Segment, source: str, event: str) -> str | None:
-        dropped = None
+        dropped = throttled = None
         for action in t.actions:
             kind, arg = action.kind, action.arg
             if kind == "send":
+                if arg.throttle is not None and not self._throttle_allows(arg.throttle):
+                    throttled = f"{arg.throttle} not sent (rate limit)"
+                    continue
                 self._emit(arg, seg)
             elif kind == "effect":
                 EFFECT_IMPL[arg](self, seg)
@@ -370,7 +512,20 @@ class Endpoint:
                     self._tcb.timers.clear()
                 else:
                     self._tcb.timers.pop(arg, None)
+        if throttled:
+            return f"{dropped}; {throttled}" if dropped else throttled
         return dropped
+
+    def _throttle_allows(self, throttle: str) -> bool:
+        """RFC 5961 §7: at most ``count`` challenge ACKs in any ``seconds`` (the only throttle)."""
+        if self.challenge_ack_limit is None:
+            return True
+        count, seconds = self.challenge_ack_limit
+        self._challenges = [t for t in self._challenges if t > self.now - seconds]
+        if len(self._challenges) >= count:
+            return False
+        self._challenges.append(self.now)
+        return True
 
     def _arm(self, timer: str) -> None:
         """Arm ``timer`` for the duration its declaration gives (``timers:`` in the spec)."""
@@ -411,14 +566,18 @@ class Endpoint:
         if send.ctl & Flags.FIN:
             tcb.fin_sent = True
         if out.seg_len and not send.ctl & Flags.RST and (send.seq == "SND.NXT" or send.seq == "ISS"):
-            if not any(s.seq == out.seq and s.seg_len == out.seg_len for s in self._rtx):
-                self._rtx.append(out)
-            if "retransmit" not in tcb.timers:
-                self._arm("retransmit")
+            # a segment sent again in a new form (our SYN as a SYN,ACK, §3.10.7.3) replaces the old one,
+            # so that a retransmission repeats what was sent last
+            self._rtx = [s for s in self._rtx if not (s.seq == out.seq and s.seg_len == out.seg_len)]
+            self._rtx.append(out)
+            self._rtx.sort(key=lambda s: (s.seq - tcb.snd_una) % SEQ_MOD)
+            for timer in self._unacked_timers:
+                if timer not in tcb.timers:
+                    self._arm(timer)
         self._out.append(out)
 
     def _fresh_tcb(self) -> TCB:
-        return TCB(rcv_wnd=self._rcv_wnd, max_retries=self._max_retries)
+        return TCB(rcv_wnd=self._rcv_wnd, max_retries=self._max_retries, max_syn_retries=self._max_syn_retries)
 
     # ---------------------------------------------------------------- effects
     # Each effect of the vocabulary (tcpfsm.spec._vocabulary.EFFECTS) is one method here, bound by @effect.
@@ -427,12 +586,22 @@ class Endpoint:
         tcb = self._tcb
         if self.next_iss is not None:
             iss, self.next_iss = self.next_iss, None
+            self._last_iss = iss
         else:
-            # the 4-microsecond clock of RFC 9293 §3.4.1, kept moving forward when the
-            # caller's clock stands still, so that each new connection gets a new ISS
-            iss = max(int(self.now * 250_000), self._last_iss + 64_000 if self._last_iss is not None else 0)
-        self._last_iss = iss
+            # RFC 6528: ISN = M + F(4-tuple, secret); M is the 4-microsecond clock of RFC 9293 §3.4.1,
+            # kept moving forward when the caller's clock stands still, so that each new connection
+            # of a 4-tuple gets a larger ISS; F is a keyed hash of the connection's ports
+            offset = self._iss_offset()
+            last_m = None if self._last_iss is None else (self._last_iss - offset) % SEQ_MOD
+            m = max(int(self.now * 250_000), last_m + 64_000 if last_m is not None else 0)
+            iss = m + offset
+            self._last_iss = iss % SEQ_MOD
         tcb.iss = tcb.snd_una = tcb.snd_nxt = iss % SEQ_MOD
+
+    def _iss_offset(self) -> int:
+        """RFC 6528's F(): a keyed hash of the connection's identifiers (here its ports)."""
+        ident = f"{self.local_port}:{self.remote_port}".encode()
+        return int.from_bytes(hashlib.blake2b(ident, key=self._iss_secret[:64], digest_size=4).digest(), "big")
 
     @effect("record_syn")
     def _fx_record_syn(self, seg: Segment) -> None:
@@ -461,9 +630,10 @@ class Endpoint:
             tcb.snd_una = seg.ack
             self._rtx = [s for s in self._rtx if seq_lt(tcb.snd_una, seq_add(s.seq, s.seg_len))]
             tcb.retries = 0
-            tcb.timers.pop("retransmit", None)
-            if self._rtx:
-                self._arm("retransmit")
+            for timer in self._unacked_timers:  # restarted while data is outstanding, else stopped
+                tcb.timers.pop(timer, None)
+                if self._rtx:
+                    self._arm(timer)
         if seq_le(tcb.snd_una, seg.ack):
             tcb.snd_wnd = seg.window
             tcb.max_snd_wnd = max(tcb.max_snd_wnd, seg.window)
@@ -484,6 +654,13 @@ class Endpoint:
                 self._receive_buffer += seg.payload[skip:]
             tcb.unread += seg.length - skip
             tcb.rcv_nxt = end
+
+    @effect("hold")
+    def _fx_hold(self, seg: Segment) -> None:
+        if seg.bits & Flags.SYN:  # the SYN's own sequence number is taken; its text follows it
+            seg = dataclasses.replace(seg, seq=seq_add(seg.seq, 1), flags=seg.flags & ~Flags.SYN)
+        if (seg.length or seg.bits & Flags.FIN) and seg not in self._held:
+            self._held.append(seg)
 
     @effect("queue_data")
     def _fx_queue_data(self, seg: Segment) -> None:
@@ -510,9 +687,11 @@ class Endpoint:
     @effect("flush")
     def _fx_flush(self, seg: Segment) -> None:
         self._rtx.clear()
+        self._held.clear()
         self._send_buffer.clear()
         self._tcb.queued = 0
-        self._tcb.timers.pop("retransmit", None)
+        for timer in self._unacked_timers:
+            self._tcb.timers.pop(timer, None)
 
     @effect("delete_tcb")
     def _fx_delete_tcb(self, seg: Segment) -> None:
@@ -522,11 +701,8 @@ class Endpoint:
     @effect("reset_for_listen")
     def _fx_reset_for_listen(self, seg: Segment) -> None:
         self._fx_flush(seg)
-        user = self._tcb.timers.get("user")
         self._tcb = self._fresh_tcb()
         self._tcb.passive = True
-        if user is not None:
-            self._tcb.timers["user"] = user
 
     @effect("new_incarnation")
     def _fx_new_incarnation(self, seg: Segment) -> None:
@@ -534,8 +710,21 @@ class Endpoint:
         self._fx_flush(seg)
         self._tcb = self._fresh_tcb()
         self._tcb.incarnation = old.incarnation + 1
-        # MAY-2 (§3.6.1): the new ISS must exceed the old connection's sequence numbers.
+        # MAY-2 (§3.6.1) condition 2: kept to return to TIME-WAIT if the SYN proves an old duplicate
+        self._tcb.reopened = True
+        self._tcb.tw_snd_nxt, self._tcb.tw_rcv_nxt = old.snd_nxt, old.rcv_nxt
+        # MAY-2 condition 1: the new ISS must exceed the old connection's sequence numbers.
         self.next_iss = seq_add(old.snd_nxt, 1 << 16)
+
+    @effect("back_to_time_wait")
+    def _fx_back_to_time_wait(self, seg: Segment) -> None:
+        old = self._tcb
+        self._fx_flush(seg)
+        tcb = self._tcb = self._fresh_tcb()
+        tcb.incarnation = max(0, old.incarnation - 1)
+        tcb.snd_una = tcb.snd_nxt = old.tw_snd_nxt
+        tcb.rcv_nxt = old.tw_rcv_nxt
+        tcb.syn_received = tcb.fin_sent = tcb.fin_received = True
 
     @effect("retransmit")
     def _fx_retransmit(self, seg: Segment) -> None:
@@ -547,7 +736,10 @@ class Endpoint:
                         window=tcb.rcv_wnd, length=head.length, payload=head.payload,
                         src_port=self.local_port, dst_port=self.remote_port)
         tcb.retries += 1
-        self._arm("retransmit")
+        for timer in self._unacked_timers:  # the retransmission timer backs off; the user timer runs on
+            d = self.compiled.durations.get(timer)
+            if d is not None and d.backoff:
+                self._arm(timer)
         self._out.append(again)
 
     @effect("return")
@@ -565,10 +757,13 @@ class Endpoint:
             retransmission_queue=tuple(self._rtx),
             send_buffer=bytes(self._send_buffer),
             receive_buffer=bytes(self._receive_buffer),
-            next_iss=self.next_iss, last_iss=self._last_iss, close_deferred_in=self._deferred_in, now=self.now)
+            next_iss=self.next_iss, last_iss=self._last_iss, close_deferred_in=self._deferred_in, now=self.now,
+            held=tuple(self._held), challenge_acks=tuple(self._challenges))
 
     def restore(self, snap: EndpointState) -> None:
         """Put this endpoint where ``snap`` was (its spec and settings stay; notices are kept)."""
+        if not isinstance(snap, EndpointState):
+            raise TypeError(f"restore() takes an EndpointState (from snapshot()), not {type(snap).__name__}")
         if snap.state not in self._by_name:
             raise ValueError(f"{snap.state!r} is not a state of {self.spec.profile or self.spec.name}")
         setattr(self, MODEL_ATTRIBUTE, snap.state)
@@ -578,6 +773,8 @@ class Endpoint:
         self._receive_buffer = bytearray(snap.receive_buffer)
         self.next_iss, self._last_iss, self._deferred_in = snap.next_iss, snap.last_iss, snap.close_deferred_in
         self.now = snap.now
+        self._held = list(snap.held)
+        self._challenges = list(snap.challenge_acks)
 
     def clone(self, *, engine: str | None = None) -> Endpoint:
         """An independent copy in the same state: ``restore(snapshot())`` on a fresh endpoint."""
@@ -587,6 +784,18 @@ class Endpoint:
         twin.restore(self.snapshot())
         twin.notices = list(self.notices)
         return twin
+
+    def __copy__(self) -> Endpoint:
+        return self.clone()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Endpoint:
+        return self.clone()  # the spec and its compiled machine are immutable: shared, not copied
+
+    def __reduce__(self) -> tuple[Callable[..., Endpoint], tuple[Any, ...]]:
+        """Pickle the spec, the settings and a snapshot: never the shared ``transitions.Machine``,
+        the observers or the run-time ``State`` enum (notices travel as text)."""
+        notices = tuple((n.text, n.transition, str(n.state)) for n in self.notices)
+        return _unpickle, (self.spec, self.engine, self.name, dict(self._config), self.snapshot(), notices)
 
     def resync(self, *, snd_nxt: int | None = None, rcv_nxt: int | None = None, unread: int | None = None) -> None:
         """Bring the TCB in line with evidence from the wire, e.g. after capture loss.
@@ -627,6 +836,78 @@ class Endpoint:
         return f"<Endpoint{label} {self.state} profile={self.spec.profile}>"
 
 
+def _unpickle(spec: Spec, engine: str, name: str | None, config: dict[str, Any], snap: EndpointState,
+              notices: tuple[tuple[str, str, str], ...]) -> Endpoint:
+    ep = Endpoint(snap.next_iss, spec=spec, now=snap.now, name=name, engine=engine, **config)
+    ep.restore(snap)
+    ep.notices = [Notice(text, tid, ep._by_name[state]) for text, tid, state in notices]
+    return ep
+
+
+_HALF_SEQ = 1 << 31
+_MAX_RETRIES = 100  # 2**100 x RTO is past any clock; 1,024 and more overflowed a float (issue 16)
+_MAX_RCV_WND = 1 << 30  # RFC 7323 §2.3: the largest window that window scaling can express
+
+
+def _count(what: str, value: object, limit: int = _HALF_SEQ - 1) -> int:
+    """A count of bytes or retries: an int from 0 to ``limit`` (TypeError, ValueError)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            if isinstance(value, bool | float | str | bytes):
+                raise TypeError
+            value = operator.index(value)  # type: ignore[arg-type]  # numpy integers
+        except TypeError:
+            raise TypeError(f"{what} must be an int, not {type(value).__name__} {value!r:.40}") from None
+    assert isinstance(value, int)
+    if not 0 <= value <= limit:
+        raise ValueError(f"{what} must be 0 to {limit:,}, not {value:,}" if value.bit_length() < 64
+                         else f"{what} must be 0 to {limit:,}")
+    return value
+
+
+def _seconds(what: str, value: object, *, zero: bool = False) -> float:
+    """A duration or clock value: a finite real number above 0 (or at least 0 with ``zero``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{what} must be a number of seconds, not {type(value).__name__} {value!r:.40}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise ValueError(f"{what} is too large") from None
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not zero):
+        bound = "0 or more" if zero else "above 0"
+        raise ValueError(f"{what} must be a finite number of seconds {bound}, not {value!r:.40}")
+    return seconds
+
+
+def _check_settings(**kw: Any) -> None:
+    """The Endpoint's constructor arguments, checked before anything is built."""
+    if kw["iss"] is not None:
+        _count("iss", kw["iss"], SEQ_MOD - 1)
+    _count("rcv_wnd", kw["rcv_wnd"], _MAX_RCV_WND)
+    _seconds("rto", kw["rto"])
+    _seconds("msl", kw["msl"])
+    if kw["user_timeout"] is not None:
+        _seconds("user_timeout", kw["user_timeout"])
+    _count("max_retries", kw["max_retries"], _MAX_RETRIES)
+    _count("max_syn_retries", kw["max_syn_retries"], _MAX_RETRIES)
+    limit = kw["challenge_ack_limit"]
+    if limit is not None:
+        if not isinstance(limit, tuple | list) or len(limit) != 2:
+            raise TypeError(f"challenge_ack_limit must be (count, seconds) or None, not {limit!r:.40}")
+        _count("challenge_ack_limit count", limit[0], 1_000_000)
+        _seconds("challenge_ack_limit seconds", limit[1])
+    secret = kw["iss_secret"]
+    if secret is not None and not isinstance(secret, bytes | bytearray | memoryview):
+        raise TypeError(f"iss_secret must be bytes or None, not {type(secret).__name__}")
+    for port in ("local_port", "remote_port"):
+        if kw[port] is not None:
+            _count(port, kw[port], 0xFFFF)
+    _seconds("now", kw["now"], zero=True)
+    if kw["name"] is not None and not isinstance(kw["name"], str):
+        raise TypeError(f"name must be a str or None, not {type(kw['name']).__name__}")
+
+
+_PROCESS_SECRET = secrets.token_bytes(16)  # RFC 6528's secret key, one per process unless given
 EFFECT_IMPL: dict[str, EffectImpl] = effect.complete()  # every declared effect has its method
 # every duration parameter of the vocabulary is an Endpoint setting of the same name
 _PARAMS = set(inspect.signature(Endpoint.__init__).parameters)

@@ -130,6 +130,8 @@ class CompiledMachine:
     timer_event: dict[str, str]  # timer -> its timeout event
     durations: dict[str, Duration | None]  # timer -> its declared duration
     established: str  # where an active opener's acceptable SYN,ACK leads (ESTABLISHED in RFC 9293)
+    unacked_timers: tuple[str, ...] = ()  # timers armed while sent data is unacknowledged (`armed:`)
+    resume_at: dict[str, int] = field(default_factory=dict)  # group -> index of its `resume` step
     _machine: Any = field(default=None, repr=False)
 
     @property
@@ -174,7 +176,9 @@ def machine_for(spec: Spec) -> CompiledMachine:
         event_kind={e.name: e.kind for e in spec.events},
         timer_event={str(e.timer): e.name for e in spec.events if e.timer},
         durations={name: spec.timer_def(name).duration for name in spec.timers},
-        established=_established(spec))
+        established=_established(spec),
+        unacked_timers=tuple(t.name for t in spec.timer_defs if t.armed == "while_unacknowledged"),
+        resume_at={g.name: i for g in spec.arrival for i, st in enumerate(g.steps) if st.resume})
 
 
 _DEFAULT = machine_for(load_spec())

@@ -7,10 +7,11 @@ by a decorator that refuses undeclared names. Nothing in a spec is ever evaluate
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tcpfsm.base._segment import Flags, Segment, seq_add, seq_between, seq_le, seq_lt
+from tcpfsm.base._segment import SEQ_MOD, Flags, Segment, seq_add, seq_between, seq_le, seq_lt
 from tcpfsm.spec import _vocabulary as vocabulary
 from tcpfsm.spec._vocabulary import Registry
 
@@ -37,8 +38,12 @@ class TCB:
     fin_received: bool = False     # the peer's FIN was taken (RCV.NXT counts it)
     close_deferred: bool = False   # CLOSE in SYN-RECEIVED with data queued (§3.10.4)
     retries: int = 0               # retransmissions of the current head
-    max_retries: int = 5           # R2 expressed as a count (§3.8.3)
+    max_retries: int = 6           # R2 for data as a count (§3.8.3): 127 s at RTO 1 s (SHLD-11: >= 100 s)
+    max_syn_retries: int = 7       # R2 for a SYN as a count: 255 s at RTO 1 s (MUST-23: >= 3 minutes)
     incarnation: int = 0
+    reopened: bool = False         # reopened from TIME-WAIT by a SYN (MAY-2); tw_* keep the old numbers
+    tw_snd_nxt: int = 0
+    tw_rcv_nxt: int = 0
     queued: int = 0                # bytes of SENDs not yet segmentized
     unread: int = 0                # bytes delivered in order that the user has not read
     timers: dict[str, float] = field(default_factory=dict)  # armed timer -> deadline
@@ -94,6 +99,17 @@ def _fin_follows(t: TCB, s: Segment) -> bool:
     return bool(s.bits & _FIN)
 
 
+@predicate("fin_in_sequence")
+def _fin_in_sequence(t: TCB, s: Segment) -> bool:
+    # the FIN survived trimming (guards see the trimmed segment) and the segment is not held
+    return bool(s.bits & _FIN) and seq_le(s.seq, t.rcv_nxt)
+
+
+@predicate("reopened")
+def _reopened(t: TCB, s: Segment) -> bool:
+    return t.reopened
+
+
 @predicate("passive")
 def _passive(t: TCB, s: Segment) -> bool:
     return t.passive
@@ -138,7 +154,8 @@ def _data_unread(t: TCB, s: Segment) -> bool:
 
 @predicate("retries_exhausted")
 def _retries_exhausted(t: TCB, s: Segment) -> bool:
-    return t.retries >= t.max_retries
+    # while our SYN is unacknowledged (SND.UNA = ISS) the SYN's threshold applies (MUST-23)
+    return t.retries >= (t.max_syn_retries if t.snd_una == t.iss else t.max_retries)
 
 
 @check("unacceptable")
@@ -146,7 +163,10 @@ def _unacceptable(t: TCB, s: Segment) -> bool:
     """RFC 9293 §3.10.7.4 Table 6: the four cases of segment acceptability."""
     seg_len = s.seg_len
     if t.rcv_wnd == 0:
-        return not (seg_len == 0 and s.seq == t.rcv_nxt)
+        # Table 6 accepts only SEG.LEN = 0 at RCV.NXT, "but special allowance should be made to accept
+        # valid ACKs, URGs, and RSTs": a segment at RCV.NXT is processed for its controls and its
+        # text is then trimmed off (the arrival step `trim: window`).
+        return s.seq != t.rcv_nxt
     end = seq_add(t.rcv_nxt, t.rcv_wnd)
     if seg_len == 0:
         return not seq_between(t.rcv_nxt, s.seq, end)
@@ -157,6 +177,31 @@ def _unacceptable(t: TCB, s: Segment) -> bool:
 @check("has_payload")
 def _has_payload(t: TCB, s: Segment) -> bool:
     return s.length > 0
+
+
+@check("fin_outside_window")
+def _fin_outside_window(t: TCB, s: Segment) -> bool:
+    return bool(s.bits & _FIN) and s.length == 0 and not seq_between(t.rcv_nxt, s.seq, seq_add(t.rcv_nxt, t.rcv_wnd))
+
+
+@check("beyond_rcv_nxt")
+def _beyond_rcv_nxt(t: TCB, s: Segment) -> bool:
+    return bool(s.length > 0 or s.bits & _FIN) and seq_lt(t.rcv_nxt, s.seq)
+
+
+def trim_to_window(t: TCB, s: Segment) -> Segment:
+    """The segment with its text and FIN beyond RCV.NXT+RCV.WND cut off (RFC 9293 §3.10.7.4:
+    "trimming off any portions that lie outside the window (including SYN and FIN)")."""
+    if s.bits & _SYN or not (s.length or s.bits & _FIN):
+        return s
+    edge = seq_add(t.rcv_nxt, t.rcv_wnd)
+    keep = 0 if seq_le(edge, s.seq) else min(s.length, (edge - s.seq) % SEQ_MOD)
+    fin = bool(s.bits & _FIN) and keep == s.length and seq_lt(seq_add(s.seq, s.length), edge)
+    if keep == s.length and fin == bool(s.bits & _FIN):
+        return s
+    flags = s.flags if fin else s.flags & ~Flags.FIN
+    payload = s.payload[:keep] if s.payload is not None else None
+    return dataclasses.replace(s, flags=flags, length=keep, payload=payload)
 
 
 PREDICATES: dict[str, Predicate] = predicate.complete()

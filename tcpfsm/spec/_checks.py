@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from tcpfsm.base._errors import Problem
@@ -57,6 +58,9 @@ def arrival_events(spec: Spec) -> set[tuple[str, str]]:
             if i >= len(group.steps):
                 continue
             step = group.steps[i]
+            if step.trim is not None:  # not an event: the segment is trimmed from here on
+                todo.append((state, i + 1, has, lacks))
+                continue
             if step.flags & lacks or step.without & has:
                 todo.append((state, i + 1, has, lacks))
                 continue
@@ -113,8 +117,19 @@ class Change:
         return state in self.sources and event in self.events
 
 
+@lru_cache(maxsize=64)
+def _name(file: str) -> str:
+    return Path(file).name
+
+
 def _at(file: str, line: int) -> str:
-    return f"{Path(file).name}:{line}" if line else Path(file).name
+    return f"{_name(file)}:{line}" if line else _name(file)
+
+
+# Hints that name a nearby transition or list where a state leads are worked out for this many
+# problems; past them a problem says what is wrong without them (a spec of 40,000 broken states
+# would otherwise take minutes for hints nobody reads, issue 16).
+DETAILED = 32
 
 
 def _nearest(ts: tuple[Transition, ...], closure: set[GuardRef], files: tuple[str, ...]
@@ -168,9 +183,16 @@ def _semantic_problems(spec: Spec, complete: bool = True, changes: tuple[Change,
         return found[-1] if found else None
 
     order = {name: i for i, name in enumerate(spec.state_names)}
+    budget = [DETAILED]
+
+    def detailed() -> bool:
+        budget[0] -= 1
+        return budget[0] >= 0
 
     def example(event: str, state: str, states: Iterable[str]) -> str:
         """A hint: the transition of ``event`` in the state of ``states`` declared nearest to ``state``."""
+        if not detailed():
+            return ""
         allowed = set(states) - {state}
         best: tuple[int, int, Transition] | None = None
         for i, t in enumerate(spec.transitions):
@@ -228,12 +250,23 @@ def _semantic_problems(spec: Spec, complete: bool = True, changes: tuple[Change,
                     f"its step at {_at(step.file, step.line)}" if step is not None else "")
     # reachability and traps
     succ: dict[str, set[str]] = {s: set() for s in spec.state_names}
+    pred: dict[str, set[str]] = {s: set() for s in spec.state_names}
+    entering: dict[str, list[Transition]] = {}
     for s, _e, t in spec.edges():
-        succ[s].add(t.target_from(s))
+        target = t.target_from(s)
+        succ[s].add(target)
+        pred[target].add(s)
+        if target != s:
+            entering.setdefault(target, []).append(t)
     reach = _reach(spec.initial, succ)
+    back = _reach(spec.initial, pred)  # the states the initial state can be reached from
+    first_from: dict[str, Transition] = {}
+    for t in spec.transitions:
+        for s in t.sources:
+            first_from.setdefault(s, t)
     for st in spec.states:
         if st.name not in reach:
-            into = [t for s, _e, t in spec.edges() if t.target_from(s) == st.name and s != st.name]
+            into = entering.get(st.name, [])
             entered = [c for c in changes if c.target == st.name]
             msg = f"state {st.name} is unreachable from {spec.initial}"
             hint = "add a transition into it, or remove it"
@@ -245,21 +278,22 @@ def _semantic_problems(spec: Spec, complete: bool = True, changes: tuple[Change,
             detail = (f": only {', '.join(dict.fromkeys(t.id for t in into))}, from unreachable states, enter it"
                       if into else ": no transition enters it")
             problems.append(Problem(st.file or spec.file, st.line, msg + detail, hint))
-        elif spec.initial not in _reach(st.name, succ):
-            closed = _reach(st.name, succ)
+        elif st.name not in back:
+            closed = _reach(st.name, succ) if detailed() else set()
             ways_out = [c for c in changes if any(s in closed for s in c.sources)
                         and c.target not in (SAME, *closed)]
             msg = (f"state {st.name} is a trap: {spec.initial} cannot be reached from it (its transitions "
-                   f"lead only to {', '.join(sorted(closed))}")
+                   f"lead only to {', '.join(sorted(closed))}" if closed else
+                   f"state {st.name} is a trap: {spec.initial} cannot be reached from it (")
             hint = "add a way out (ABORT, a timeout, an RST)"
             if ways_out:
                 c = ways_out[-1]
                 problems.append(Problem(c.file, c.line, f"{msg}; {c.tid} led out before it was {c.verb} here)",
                                         hint))
                 continue
-            first = next((t for t in spec.transitions if st.name in t.sources), None)
-            nearby = f", e.g. {first.id} at {_at(first.file, first.line)}" if first else ""
-            problems.append(Problem(st.file or spec.file, st.line, f"{msg}{nearby})", hint))
+            first = first_from.get(st.name)
+            nearby = f"{', e.g. ' if closed else ''}{first.id} at {_at(first.file, first.line)}" if first else ""
+            problems.append(Problem(st.file or spec.file, st.line, f"{msg}{nearby})".replace(" ()", ""), hint))
     return problems
 
 

@@ -13,19 +13,23 @@ A profile is an overlay file (``profile:``, ``base:``) over a base spec or anoth
 
 from __future__ import annotations
 
+import math
+import re
+import stat
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tcpfsm.base._errors import Problem, SpecError
 from tcpfsm.base._yaml import LDict, line_of
-from tcpfsm.spec._checks import Change, _semantic_problems
+from tcpfsm.spec._checks import Change, _closure, _semantic_problems
 from tcpfsm.spec._profiles import (
     BASE_SPEC,
     RawChange,
     available_profiles,
     base_names,
+    is_path,
     profile_path,
     raw_spec,
 )
@@ -48,7 +52,7 @@ from tcpfsm.spec._records import (
     Transition,
 )
 from tcpfsm.spec._send import parse_flags, parse_send
-from tcpfsm.spec._vocabulary import ACTIONS, CHECKS, DURATIONS, EFFECTS, PREDICATES
+from tcpfsm.spec._vocabulary import ACTIONS, ARMING, CHECKS, DURATIONS, EFFECTS, PREDICATES
 
 __all__ = ["BASE_SPEC", "available_profiles", "base_names", "load_spec", "profile_path", "resolve_spec"]
 
@@ -63,11 +67,20 @@ def load_spec(path: str | Path | None = None, *, profile: str | None = None) -> 
         raise SpecError([Problem(str(path), 0, "give a spec file or a profile, not both",
                                  "drop --profile, or drop the file")])
     if path is None:
-        return _load_profile(profile or "rfc9293")
-    resolved = Path(path).resolve()
+        return _load_profile("rfc9293" if profile is None else profile)
+    given = Path(path)
     try:
-        stat = resolved.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        regular = stat.S_ISREG(given.stat().st_mode)
+    except (OSError, ValueError):
+        regular = True  # missing or unreadable: reported by the read, under the name given
+    if not regular:
+        # a pipe (`<(cat x.yaml)`, /dev/stdin) or a device: read once, by the name given (its
+        # resolved name, /proc/self/fd/N -> "pipe:[N]", cannot be opened), never cached
+        return _load_file(str(given))
+    resolved = given.resolve()
+    try:
+        st = resolved.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
     except (OSError, ValueError):
         stamp = (0, 0)
     return _load_cached(str(resolved), stamp)
@@ -91,13 +104,32 @@ def resolve_spec(spec: Spec | None = None, *, file: str | Path | None = None, pr
     return load_spec(profile=profile)
 
 
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _load_profile(profile: object) -> Spec:
+    """A shipped profile by name: a name, never a path (a file of the user's goes through
+    ``--spec FILE`` / ``load_spec(path)``), so no name can reach a file outside ``specs/profiles``."""
+    if isinstance(profile, str) and _PROFILE_NAME.fullmatch(profile):
+        return _load_named(profile)
+    _unknown_profile(profile)
+
+
 @cache
-def _load_profile(profile: str) -> Spec:
-    path = profile_path(profile)
-    if not path.is_file():
-        known = ", ".join(available_profiles())
-        raise SpecError([Problem(str(path), 0, f"unknown profile {profile!r}", f"known profiles: {known}")])
-    return load_spec(path)
+def _load_named(profile: str) -> Spec:
+    if profile not in available_profiles():
+        _unknown_profile(profile)
+    return load_spec(profile_path(profile))
+
+
+def _unknown_profile(profile: object) -> NoReturn:
+    known = available_profiles()
+    text = repr(profile) if len(repr(profile)) <= 80 else repr(profile)[:77] + "..."
+    hint = f"known profiles: {', '.join(known)}"
+    if isinstance(profile, str) and (is_path(profile) or profile.startswith(".")):
+        hint += "; a profile file of your own goes through --spec FILE (load_spec(path) in Python)"
+    what = "unknown profile" if isinstance(profile, str) else "a profile is a name (str), not"
+    raise SpecError([Problem("<profile>", 0, f"{what} {text}", hint)])
 
 
 @cache
@@ -105,6 +137,10 @@ def _load_cached(path_text: str, stamp: tuple[int, int]) -> Spec:
     """One file's spec, cached by path and (mtime, size): a file rewritten in place is read again
     (the bases of a profile are read with it, but an edit of a base alone is not noticed)."""
     del stamp  # part of the cache key only
+    return _load_file(path_text)
+
+
+def _load_file(path_text: str) -> Spec:
     path = Path(path_text)
     problems: list[Problem] = []
     raw = raw_spec(path, problems)
@@ -131,6 +167,24 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _listing(names: Any, limit: int = 24) -> str:
+    """Names for a hint, in the order given; a long list is cut (naming 40,000 states helps nobody)."""
+    out = [str(n) for n in names]
+    if len(out) > limit:
+        return ", ".join(out[:limit]) + f", ... ({len(out):,} in all)"
+    return ", ".join(out) or "none"
+
+
+@lru_cache(maxsize=16)
+def _sorted_names(names: frozenset[str]) -> str:
+    return _listing(sorted(names))
+
+
+def _sorted_listing(names: Any) -> str:
+    """``_listing(sorted(names))``, worked out once per set of names (a hint per problem, thousands)."""
+    return _sorted_names(frozenset(str(n) for n in names))
+
+
 def _guard_ref(text: str) -> GuardRef:
     return GuardRef(text[4:], True) if text.startswith("not ") else GuardRef(text)
 
@@ -152,7 +206,7 @@ def _duration(raw: Any, bad: Callable[[str, str], None]) -> Duration | None:
         return None
     if "seconds" in raw:
         seconds = raw["seconds"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf:
             bad(f"duration seconds must be a positive number, not {seconds!r}", hint)
             return None
         return Duration(seconds=float(seconds))
@@ -160,7 +214,7 @@ def _duration(raw: Any, bad: Callable[[str, str], None]) -> Duration | None:
     if param not in DURATION_PARAMS:
         bad(f"unknown duration parameter {param!r}", f"parameters: {', '.join(DURATION_PARAMS)}")
         return None
-    if isinstance(times, bool) or not isinstance(times, int | float) or times <= 0:
+    if isinstance(times, bool) or not isinstance(times, int | float) or not 0 < times < math.inf:
         bad(f"duration times must be a positive number, not {times!r}", hint)
         return None
     if not isinstance(backoff, bool):
@@ -192,7 +246,7 @@ def _expand_sets(raw: Any, state_names: set[str], report: Callable[[tuple[Any, .
             found = (m,) if m in state_names else expand(m, (*stack, name)) if m in raw else None
             if found is None:
                 report(("sets", name, j), f"set {name!r}: unknown state or set {m!r}",
-                       f"states: {', '.join(sorted(state_names))}; sets: {', '.join(raw) or 'none'}")
+                       f"states: {_sorted_listing(state_names)}; sets: {_listing(raw)}")
                 continue
             for st in found:
                 if st in states:
@@ -220,7 +274,7 @@ def _states(value: Any, sets: dict[str, tuple[str, ...]], state_names: set[str],
         else:
             ok = False
             bad(f"unknown {what} state or set {name!r}",
-                f"states: {', '.join(sorted(state_names))}" + (f"; sets: {', '.join(sets)}" if sets else ""))
+                f"states: {_sorted_listing(state_names)}" + (f"; sets: {_listing(sets)}" if sets else ""))
             continue
         for st in found:
             if st in out:
@@ -255,11 +309,13 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
 
     # states
     states: list[StateDef] = []
+    declared: set[str] = set()  # a set, not a scan per state: 40,000 states stay linear (issue 16)
     for i, s in items("states"):
         name = str(s.get("name", ""))
-        if name in {x.name for x in states}:
+        if name in declared:
             problem(("states", i), f"duplicate state {name!r}", "each state is declared once", s)
             continue
+        declared.add(name)
         states.append(StateDef(name, str(s.get("group", "")), str(s.get("rfc", "")),
                                str(s.get("meaning", "")), bool(s.get("initial", False)),
                                file=getattr(s, "file", file), line=getattr(s, "line", 0)))
@@ -267,7 +323,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
     initials = [s.name for s in states if s.initial]
     if len(initials) != 1:
         problem(("states",), f"exactly one initial state is required, found {len(initials)}"
-                + (f" ({', '.join(initials)})" if initials else ""),
+                + (f" ({_listing(initials)})" if initials else ""),
                 "mark one state `initial: true`")
     sets = _expand_sets(data.get("sets"), state_names, lambda path, msg, hint: problem(path, msg, hint))
 
@@ -278,19 +334,25 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
             where = _t.get("duration") if isinstance(_t.get("duration"), LDict) else _t
             problem(("timers", _i, "duration"), f"timer {_t.get('name')!r}: {msg}", hint, where)
 
+        armed = str(t.get("armed", "by_actions"))
+        if armed not in ARMING:
+            problem(("timers", i), f"timer {t.get('name')!r}: unknown arming {armed!r}",
+                    f"armed: {' or '.join(ARMING)}", t)
         timer_defs.append(TimerDef(str(t.get("name")), str(t.get("rfc", "")), str(t.get("meaning", "")),
-                                   _duration(t.get("duration"), bad_duration)))
+                                   _duration(t.get("duration"), bad_duration), armed))
 
     events: list[EventDef] = []
+    event_names: set[str] = set()
     for i, e in items("events"):
         name = str(e.get("name", ""))
-        if name in {x.name for x in events}:
+        if name in event_names:
             problem(("events", i), f"duplicate event {name!r}", "each event is declared once", e)
             continue
+        event_names.add(name)
         timer = e.get("timer")
         if e.get("kind") == TIMER and timer not in timers:
             problem(("events", i), f"event {name!r} names unknown timer {timer!r}",
-                    f"declare it under `timers:` (known: {', '.join(timers) or 'none'})", e)
+                    f"declare it under `timers:` (known: {_listing(timers)})", e)
         events.append(EventDef(name, str(e.get("kind", "")), str(e.get("label", name)),
                                str(e.get("rfc", "")), str(timer) if timer else None))
     event_kind = {e.name: e.kind for e in events}
@@ -310,11 +372,27 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
             ref = _guard_ref(str(x))
             if ref.name not in guard_names:
                 problem(("guards", i), f"guard {g.get('name')!r} implies unknown guard {ref.name!r}",
-                        f"declare it under `guards:` (known: {', '.join(sorted(guard_names))})", g)
+                        f"declare it under `guards:` (known: {_sorted_listing(guard_names)})", g)
 
+    by_name = {g.name: g for g in guards}
+    for i, g in items("guards"):
+        # a guard whose implications contradict each other can never hold (or never fail): every
+        # transition naming it is dead, and the coverage reasoning built on `implies` is unsound
+        name = str(g.get("name", ""))
+        if name not in by_name or not by_name[name].implies:
+            continue
+        for ref in (GuardRef(name), GuardRef(name, True)):
+            closure = _closure({ref}, by_name)
+            clash = sorted({c.name for c in closure if c.negation() in closure})
+            if clash:
+                problem(("guards", i), f"guard {name!r}: its `implies:` contradict each other: `{ref}` would "
+                        f"imply both {clash[0]} and not {clash[0]}",
+                        "an implication says what must also hold when the guard holds; drop the one that is wrong",
+                        g)
+                break
     checks = tuple(str(c.get("name")) for _, c in items("checks"))
     for i, c in items("checks"):
-        if c.get("name") not in CHECKS:
+        if str(c.get("name")) not in CHECKS:
             problem(("checks", i), f"unknown check {c.get('name')!r}",
                     f"checks: {', '.join(sorted(CHECKS))} (`tcpfsm spec vocabulary`)", c)
 
@@ -329,6 +407,12 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
                 if not isinstance(st, dict):
                     continue
                 path = ("arrival", gname, "steps", j)
+                if "trim" in st:
+                    if st.get("trim") != "window" or set(st) - {"trim", "rfc"}:
+                        problem(path, f"a trim step is just {{trim: window}}, not {dict(st)!r}",
+                                "e.g. - {trim: window, rfc: \"3.10.7.4\"}", st)
+                    steps.append(Step("", trim="window", file=getattr(st, "file", file), line=getattr(st, "line", 0)))
+                    continue
                 ev = str(st.get("event"))
                 if event_kind.get(ev) != SEGMENT:
                     problem(path, f"step event {ev!r} is not a segment event",
@@ -336,13 +420,14 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
                 chk = st.get("check")
                 if chk is not None and chk not in checks:
                     problem(path, f"unknown check {chk!r}",
-                            f"declare it under `checks:` (declared: {', '.join(checks) or 'none'})", st)
+                            f"declare it under `checks:` (declared: {_listing(checks)})", st)
                 report: list[tuple[str, str]] = []
                 flags = parse_flags(st.get("flags") or [], f"arrival step {ev} flags", report)
                 without = parse_flags(st.get("without") or [], f"arrival step {ev} without", report)
                 for msg, hint in report:
                     problem(path, msg, hint, st)
                 steps.append(Step(ev, flags, without, str(chk) if chk else None, bool(st.get("final", False)),
+                                  resume=bool(st.get("resume", False)),
                                   file=getattr(st, "file", file), line=getattr(st, "line", 0)))
             arrival.append(ArrivalGroup(str(gname), str(g.get("mode", "first")), tuple(steps),
                                         str(g.get("rfc", ""))))
@@ -350,7 +435,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
     for sd in states:
         if sd.group not in groups:
             problems.append(Problem(sd.file, sd.line, f"state {sd.name} names unknown arrival group {sd.group!r}",
-                                    f"declare it under `arrival:` (known: {', '.join(sorted(groups)) or 'none'})"))
+                                    f"declare it under `arrival:` (known: {_sorted_listing(groups)})"))
 
     transitions: list[Transition] = []
     seen_ids: dict[str, tuple[str, int]] = {}
@@ -372,17 +457,17 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
         target = str(t.get("target", SAME))
         for ev_name in evs:
             if ev_name not in event_kind:
-                bad(f"unknown event {ev_name!r}", f"known events: {', '.join(sorted(event_kind))}")
+                bad(f"unknown event {ev_name!r}", f"known events: {_sorted_listing(event_kind)}")
         if target != SAME and target not in state_names:
             bad(f"unknown target state {target!r}",
-                f"use one of {', '.join(sorted(state_names))}, or `same`")
+                f"use one of {_sorted_listing(state_names)}, or `same`")
         if not str(t.get("rfc", "")).strip():
             bad("missing RFC reference", "every transition cites its RFC section, e.g. rfc: \"3.10.7.4\"")
         guard = tuple(_guard_ref(str(x)) for x in _list(t.get("guard")))
         for ref in guard:
             if ref.name not in guard_names:
                 bad(f"unknown guard {ref.name!r}",
-                    f"declare it under `guards:` (known: {', '.join(sorted(guard_names))})")
+                    f"declare it under `guards:` (known: {_sorted_listing(guard_names)})")
         actions = _actions(t.get("actions") or [], {event_kind.get(x) for x in evs}, timers, bad)
         broken = (not sources_ok or any(e not in event_kind for e in evs)
                   or (target != SAME and target not in state_names) or any(r.name not in guard_names for r in guard)
@@ -400,7 +485,7 @@ def _build(data: LDict, profile: str, file: str, problems: list[Problem], *,
     ids = {t.id for t in transitions}
     for key in ("client_path", "server_path", "figure"):
         for j, tid in enumerate(_list(raw_diagram.get(key))):
-            if tid not in ids and len(files) <= 1:  # a profile may remove what the base's diagram names
+            if str(tid) not in ids and len(files) <= 1:  # a profile may remove what the base's diagram names
                 problem(("diagram", key, j), f"diagram: {key} names unknown transition {tid!r}",
                         "name a transition id of this spec")
     ranks: list[tuple[str, ...]] = []
@@ -452,7 +537,7 @@ def _actions(raw: Any, kinds: set[str | None], timers: tuple[str, ...],
                 continue
         elif kind in ("start", "restart", "stop") and arg not in timers and not (kind == "stop" and arg == "all"):
             bad(f"{kind}: unknown timer {arg!r}",
-                f"timers: {', '.join(timers)}" + ("; `stop: all` stops every timer" if kind == "stop" else ""))
+                f"timers: {_listing(timers)}" + ("; `stop: all` stops every timer" if kind == "stop" else ""))
         elif kind == "error" and kinds != {USER}:
             bad("`error:` is only for user calls", "a segment is dropped (`drop:`), never an error")
         elif kind == "drop" and kinds != {SEGMENT}:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tcpfsm.base._segment import Flags
@@ -53,6 +54,7 @@ class TimerDef:
     rfc: str = ""
     meaning: str = ""
     duration: Duration | None = None
+    armed: str = "by_actions"  # or "while_unacknowledged": the runtime arms it (vocabulary ARMING)
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,15 @@ class Send:
     seq: str = "SND.NXT"
     ack: str | None = None
     data: bool = False
+    throttle: str | None = None  # a rate limit of the vocabulary (THROTTLES), e.g. challenge_ack
 
     def __str__(self) -> str:
         parts = [f"<SEQ={self.seq}>"]
         if self.ack:
             parts.append(f"<ACK={self.ack}>")
         parts.append(f"<CTL={self.ctl}>")
-        return "".join(parts) + (" +data" if self.data else "")
+        limited = f" (limited: {self.throttle})" if self.throttle else ""
+        return "".join(parts) + (" +data" if self.data else "") + limited
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,19 @@ class Action:
 
 @dataclass(frozen=True)
 class Step:
-    """One arrival step: fire ``event`` when ``flags`` are set, ``without`` are clear, ``check`` holds."""
+    """One arrival step: fire ``event`` when ``flags`` are set, ``without`` are clear, ``check`` holds.
+
+    A step with ``trim`` fires no event: from there on, flags, guards and effects see the segment
+    trimmed to the receive window (``trim: window``; checks still read it as it arrived). A
+    ``resume`` step is where a held segment (effect ``hold``) is processed once it is in sequence."""
 
     event: str
     flags: Flags = Flags(0)  # noqa: RUF009 - an immutable IntFlag value
     without: Flags = Flags(0)  # noqa: RUF009
     check: str | None = None
     final: bool = False
+    trim: str | None = None
+    resume: bool = False
     file: str = field(default="", compare=False)  # where it is declared (for problems)
     line: int = field(default=0, compare=False)
 
@@ -237,7 +247,7 @@ class Spec:
     def initial(self) -> str:
         return next(s.name for s in self.states if s.initial)
 
-    @property
+    @cached_property
     def state_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.states)
 
@@ -245,20 +255,36 @@ class Spec:
         """The states of a named set (``sets:`` in the spec), in the order written."""
         return dict(self.sets)[name]
 
+    # lookups by name: dicts built once (a spec of 40,000 states stays linear, issue 16); a
+    # missing name raises StopIteration, as the scans these replaced did
+    @cached_property
+    def _by_name(self) -> dict[str, dict[str, Any]]:
+        return {"state": {s.name: s for s in reversed(self.states)},
+                "event": {e.name: e for e in reversed(self.events)},
+                "guard": {g.name: g for g in reversed(self.guards)},
+                "group": {g.name: g for g in reversed(self.arrival)},
+                "transition": {t.id: t for t in reversed(self.transitions)}}
+
+    def _lookup(self, kind: str, name: str) -> Any:
+        try:
+            return self._by_name[kind][name]
+        except (KeyError, TypeError):
+            raise StopIteration(f"no {kind} {name!r} in the spec") from None
+
     def state(self, name: str) -> StateDef:
-        return next(s for s in self.states if s.name == name)
+        return self._lookup("state", name)  # type: ignore[no-any-return]
 
     def timer_def(self, name: str) -> TimerDef:
         return next((t for t in self.timer_defs if t.name == name), TimerDef(name))
 
     def event(self, name: str) -> EventDef:
-        return next(e for e in self.events if e.name == name)
+        return self._lookup("event", name)  # type: ignore[no-any-return]
 
     def guard(self, name: str) -> GuardDef:
-        return next(g for g in self.guards if g.name == name)
+        return self._lookup("guard", name)  # type: ignore[no-any-return]
 
     def group(self, name: str) -> ArrivalGroup:
-        return next(g for g in self.arrival if g.name == name)
+        return self._lookup("group", name)  # type: ignore[no-any-return]
 
     def candidates(self, state: str, event: str) -> tuple[Transition, ...]:
         """The transitions of (state, event), in spec order; their guards are exclusive."""
@@ -276,6 +302,6 @@ class Spec:
                     yield s, e, t
 
     def transition(self, tid: str) -> Transition:
-        return next(t for t in self.transitions if t.id == tid)
+        return self._lookup("transition", tid)  # type: ignore[no-any-return]
 
 

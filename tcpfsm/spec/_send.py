@@ -18,7 +18,7 @@ from typing import Any
 
 from tcpfsm.base._segment import Flags
 from tcpfsm.spec._records import Send
-from tcpfsm.spec._vocabulary import FLAGS, SEND_ACK, SEND_SEQ
+from tcpfsm.spec._vocabulary import FLAGS, SEND_ACK, SEND_SEQ, THROTTLES
 
 GRAMMAR = """\
 send   := field (" "* field)* [" +data"]      the fields in the order SEQ, ACK, CTL
@@ -53,7 +53,7 @@ def parse_flags(names: Any, where: str, report: Report) -> Flags:
     return out
 
 
-def make_send(ctl: Any, seq: Any, ack: Any, data: Any, report: Report) -> Send | None:
+def make_send(ctl: Any, seq: Any, ack: Any, data: Any, report: Report, throttle: Any = None) -> Send | None:
     """A :class:`Send` from its parts, each checked against the vocabulary; None after a problem."""
     before = len(report)
     flags = parse_flags(ctl if ctl is not None else "", "send ctl", report)
@@ -65,9 +65,12 @@ def make_send(ctl: Any, seq: Any, ack: Any, data: Any, report: Report) -> Send |
         report.append(("a send with an ACK value must set the ACK bit", "add ACK to ctl"))
     if not isinstance(data, bool):
         report.append((f"send data must be true or false, not {data!r}", "data: true carries the queued data"))
+    if throttle is not None and str(throttle) not in THROTTLES:
+        report.append((f"send: unknown throttle {throttle!r}", f"throttles: {', '.join(THROTTLES)}"))
     if len(report) > before:
         return None
-    return Send(flags, str(seq), str(ack) if ack is not None else None, bool(data))
+    return Send(flags, str(seq), str(ack) if ack is not None else None, bool(data),
+                str(throttle) if throttle is not None else None)
 
 
 def parse_notation(text: str, report: Report) -> Send | None:
@@ -112,6 +115,7 @@ def parse_send(raw: Any, report: Report) -> Send | None:
     if isinstance(raw, str):
         return parse_notation(raw, report)
     if isinstance(raw, dict):
-        return make_send(raw.get("ctl"), raw.get("seq", "SND.NXT"), raw.get("ack"), raw.get("data", False), report)
+        return make_send(raw.get("ctl"), raw.get("seq", "SND.NXT"), raw.get("ack"), raw.get("data", False), report,
+                         raw.get("throttle"))
     report.append((f"send must be a mapping or the RFC's notation, not {raw!r}", NOTATION_HINT))
     return None

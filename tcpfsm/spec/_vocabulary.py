@@ -23,7 +23,7 @@ class Term:
     """One word of the vocabulary: its name, what kind of word it is, what it means, where from."""
 
     name: str
-    kind: str  # predicate | check | effect | seq | ack | duration | action | flag
+    kind: str  # predicate | check | effect | seq | ack | duration | throttle | arming | action | flag
     doc: str
     rfc: str = ""
 
@@ -42,6 +42,9 @@ PREDICATES = _terms("predicate", [
     ("acks_our_fin", "3.10.7.4", "Our FIN is sent and SEG.ACK = SND.NXT."),
     ("fin_acked", "3.10.7.4", "Our FIN is sent and SND.UNA = SND.NXT (perhaps by this segment)."),
     ("fin_follows", "3.10.7.4", "The segment also carries a FIN (processed after its ACK)."),
+    ("fin_in_sequence", "3.10.7.4",
+     "The segment carries a FIN and does not begin beyond RCV.NXT, so its FIN step will take the FIN (not held)."),
+    ("reopened", "3.6.1", "This connection was reopened from TIME-WAIT by a SYN (MAY-2); it may yet prove old."),
     ("passive", "3.5", "The connection came from a passive OPEN (MUST-11)."),
     ("seq_in_window", "3.10.7.4", "RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND (SEG.SEQ = RCV.NXT if RCV.WND = 0)."),
     ("seq_exact", "RFC 5961 §3", "SEG.SEQ = RCV.NXT exactly."),
@@ -50,7 +53,9 @@ PREDICATES = _terms("predicate", [
     ("fin_retransmitted", "3.10.7.4", "A FIN already received: FIN set and SEG.SEQ+SEG.LEN = RCV.NXT."),
     ("syn_beyond_old", "3.6.1", "A SYN without ACK whose SEG.SEQ > RCV.NXT (MAY-2, RFC 6191 §2)."),
     ("data_queued", "3.10.4", "SENDs were issued that are not yet segmentized."),
-    ("retries_exhausted", "3.8.3", "The retransmission count reached R2 (MUST-20)."),
+    ("retries_exhausted", "3.8.3",
+     "The retransmission count reached R2 (MUST-20): the SYN's (MUST-23) while our SYN is unacknowledged, "
+     "else the data's."),
     ("data_unread", "RFC 1122 4.2.2.13", "Received data the user has not read."),
 ])
 
@@ -58,6 +63,10 @@ PREDICATES = _terms("predicate", [
 CHECKS = _terms("check", [
     ("unacceptable", "3.10.7.4", "The segment fails the acceptability test of Table 6."),
     ("has_payload", "3.10.7.4", "The segment carries data (payload length > 0)."),
+    ("fin_outside_window", "3.10.7.4",
+     "It carries no text and its FIN lies at or beyond RCV.NXT+RCV.WND: trimmed off, so not acceptable."),
+    ("beyond_rcv_nxt", "3.10.7.4",
+     "The segment carries text or a FIN and begins beyond RCV.NXT: it is out of order (SHLD-31 holds it)."),
 ])
 
 # Effects a transition may name among its actions.
@@ -68,14 +77,20 @@ EFFECTS = _terms("effect", [
     ("mark_active", "3.10.2", "The connection turns active (a SEND in LISTEN)."),
     ("accept_ack", "3.10.7.4", "SND.UNA = SEG.ACK when it advances; update the send window."),
     ("take_fin", "3.10.7.4", "RCV.NXT += 1 for the peer's FIN."),
-    ("accept_data", "3.10.7.4", "Deliver the in-order payload; RCV.NXT += SEG.LEN."),
+    ("accept_data", "3.10.7.4", "Deliver the new in-order text inside the window; RCV.NXT advances over it."),
+    ("hold", "3.10.7.4",
+     "Hold the segment's text and FIN (without its SYN) for processing in sequence (SHLD-31; a SYN's text is "
+     "queued until ESTABLISHED, §3.10.7.2-3)."),
     ("queue_data", "3.10.2", "Queue the SEND until the connection is established."),
     ("send_queued", "3.10.7.4", "Segmentize the queued SENDs (and a deferred CLOSE)."),
     ("defer_close", "3.10.4", "Queue the CLOSE until the connection is established."),
     ("flush", "3.10.7.4", "Flush the retransmission and send queues."),
     ("delete_tcb", "3.10.4", "Delete the TCB."),
     ("reset_for_listen", "3.10.7.4", "Forget the peer and keep listening (the TCB stays passive)."),
-    ("new_incarnation", "3.6.1", "Start a new incarnation of the connection from TIME-WAIT (MAY-2)."),
+    ("new_incarnation", "3.6.1",
+     "Start a new incarnation of the connection from TIME-WAIT (MAY-2), keeping the old one's numbers."),
+    ("back_to_time_wait", "3.6.1",
+     "The reopening SYN was an old duplicate: take back the old incarnation's numbers (MAY-2 condition 2)."),
     ("retransmit", "3.8.1", "Resend the oldest unacknowledged segment; back off the RTO."),
     ("return", "3.10.7.4", 'Stop processing this segment (the RFC\'s "and return").'),
 ])
@@ -98,6 +113,20 @@ DURATIONS = _terms("duration", [
     ("msl", "3.4.2", "The Endpoint's `msl` (maximum segment lifetime, s) times `times`: `{param: msl, times: 2}`."),
     ("rto", "3.8.1", "The Endpoint's `rto` (s), doubled per retransmission when `backoff: true`."),
     ("user_timeout", "3.10.8", "The Endpoint's `user_timeout` (s); the timer is not armed when it is None."),
+])
+
+# Rate limits a send may be subject to (`send: {..., throttle: NAME}`).
+THROTTLES = _terms("throttle", [
+    ("challenge_ack", "RFC 5961 §7",
+     "At most the Endpoint's `challenge_ack_limit` (count, seconds; default 10 in 5 s) challenge ACKs are sent."),
+])
+
+# How a timer is armed (`timers: - {name: ..., armed: NAME}`).
+ARMING = _terms("arming", [
+    ("by_actions", "3.10.8", "By the transitions' `start:` / `restart:` actions (the default)."),
+    ("while_unacknowledged", "3.8.1",
+     "By the runtime while sent sequence numbers are unacknowledged: armed when the first is sent, restarted "
+     "when SND.UNA advances, stopped when all are acknowledged (RFC 6298 §5; the user timeout of RFC 5482)."),
 ])
 
 # The kinds of action a transition may list (besides effect names).
@@ -126,7 +155,7 @@ if set(FLAGS) != set(Flags.__members__):  # pragma: no cover - a programming err
 
 VOCABULARY: dict[str, dict[str, Term]] = {
     "predicate": PREDICATES, "check": CHECKS, "effect": EFFECTS, "seq": SEND_SEQ, "ack": SEND_ACK,
-    "duration": DURATIONS, "action": ACTIONS, "flag": FLAGS,
+    "duration": DURATIONS, "throttle": THROTTLES, "arming": ARMING, "action": ACTIONS, "flag": FLAGS,
 }
 
 # What each kind of term is, and where a spec writes it (for `tcpfsm spec vocabulary` and the docs).
@@ -137,6 +166,8 @@ KINDS: dict[str, str] = {
     "seq": "Where a sent segment's SEQ comes from (`send: {seq: NAME}` or `<SEQ=NAME>`).",
     "ack": "Where a sent segment's ACK comes from (`send: {ack: NAME}` or `<ACK=NAME>`).",
     "duration": "What a timer's `duration:` is made of (`{seconds: N}` or `{param: NAME, times: N}`).",
+    "throttle": "Rate limits a sent segment may be subject to (`send: {ctl: ACK, ..., throttle: NAME}`).",
+    "arming": "How a timer is armed (`timers: - {name: ..., armed: NAME}`; default by_actions).",
     "action": "The kinds of action a transition lists, besides effect names (`{KIND: ARG}`).",
     "flag": "TCP control bits (`ctl: \"SYN,ACK\"`, `<CTL=SYN,ACK>`, arrival `flags:` and `without:`).",
 }
