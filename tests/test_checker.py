@@ -87,6 +87,7 @@ MUTANTS = {
     "skip_time_wait": "I1",
     "last_ack_ignores_ack": "last_ack_completes",
     "rst_in_syn_received_closes": "rst_returns_listener",
+    "give_up_returns_listener": "I3",  # ambiguity A11, decided by this counterexample
 }
 
 
@@ -153,7 +154,8 @@ def test_trace_out_writes_a_sequence_chart(tmp_path: Path) -> None:
 def replay(spec_path: Path | None, path: list[tuple[str, int]], system: System, control: bool) -> None:
     """Replay a checker path through EndpointPair; states and segments must match at every step."""
     spec = system.cfg.spec
-    pair = EndpointPair.build(spec, a_iss=100, b_iss=300, max_retries=system.R, engine="transitions")
+    pair = EndpointPair.build(spec, a_iss=100, b_iss=300, max_retries=system.R,
+                              max_syn_retries=system.R, challenge_ack_limit=None, engine="transitions")
     pair.call("A", "connect")
     pair.call("B", "listen")
     fmt = (lambda s: int(s.flags)) if control else (lambda s: (int(s.flags), s.seq, s.ack, s.length))

@@ -12,6 +12,7 @@ from tcpfsm.base._resources import specs_dir
 from tcpfsm.checker._driver import Search, Stats
 from tcpfsm.checker._fast import Unsupported, VectorExpander
 from tcpfsm.checker._liveness import check_leads_to
+from tcpfsm.checker._local import MAX_DATA, projection_for
 from tcpfsm.checker._moves import STANDARD_EVENTS, Channel, MoveTable
 from tcpfsm.checker._search import Config, PlainExpander, System
 from tcpfsm.spec import Spec, load_spec, resolve_spec
@@ -81,6 +82,7 @@ class Report:
     initial: TraceStep | None = None
     engine: str = "plain"
     left_out: list[LeftOut] = field(default_factory=list)
+    data: int = 0  # SEND calls of one byte each user could make
 
     @property
     def exit_code(self) -> int:
@@ -121,15 +123,28 @@ def _resolve(model: str | None, spec: Spec, props: PropertyFile) -> tuple[str, S
 
 def _choose(props: PropertyFile, spec: Spec, wanted: list[str], asked: bool,
             moves: MoveTable) -> tuple[list[AnyProperty], list[LeftOut]]:
-    """The properties to check on ``spec``. One that names a state the spec lacks is left out
-    (with a note) from a model's default set, and refused (SpecError, file:line) when asked for."""
+    """The properties to check on ``spec``. One that names a state the spec lacks, or reads
+    sequence numbers the model's control projection lacks, is left out (with a note) from a
+    model's default set, and refused (SpecError, file:line) when asked for."""
+    control = projection_for(spec) == "control"
     chosen: list[AnyProperty] = []
     left_out: list[LeftOut] = []
     problems: list[Problem] = []
     for n in wanted:
         p = props.properties[n]
         missing = [m for m in props.states_named(p) if m[0] not in spec.state_names]
-        if not missing:
+        numeric = props.numeric_nodes(p) if control else []
+        if numeric:
+            where = ", ".join(dict.fromkeys(n.where for n in numeric))
+            if asked:
+                problems += [Problem(n.file, n.line, f"property {p.name}: it reads sequence numbers or data, which "
+                                     f"the control projection of {Path(spec.file).name} keeps none of",
+                                     "check it on an RFC spec (--spec, --profile)")
+                             for n in {(n.file, n.line): n for n in numeric}.values()]
+            else:
+                left_out.append(LeftOut(p.name, p.title, f"left out: it reads sequence numbers ({where}); this "
+                                        "model's control projection has none", p.file, p.line))
+        elif not missing:
             chosen.append(p)
         elif asked:
             problems += props.missing_states(p, spec.state_names)
@@ -156,7 +171,7 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
           properties: list[str] | None = None, max_states: int | None = None, max_depth: int | None = None,
           timeout: float | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
           engine: str = "auto", b_opens: str | None = None,
-          properties_file: str | Path | None = None) -> Report:
+          properties_file: str | Path | None = None, data: int = 0) -> Report:
     """Explore every interleaving and check the properties; see ``specs/properties.yaml``.
 
     The spec is chosen as everywhere (:func:`tcpfsm.spec.resolve_spec`): ``spec``, a
@@ -164,6 +179,8 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     ``properties_file`` is a property file of the user's (default: the shipped one).
     Properties of the model's default set that name states the spec lacks are left out
     (``Report.left_out`` says why); asked for by name, they are a SpecError.
+    ``data`` N > 0: each endpoint's user may SEND one byte, at most N times (the DATA move),
+    so that data, FINs and their reordering are explored (the RFC specs only).
     """
     chosen_spec = resolve_spec(spec, file=spec_file, profile=profile)
     props = load_properties(properties_file)
@@ -174,7 +191,13 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
         raise SpecError([Problem(props.file, props.line_of_properties, f"unknown property {', '.join(unknown)}",
                                  f"properties: {', '.join(props.properties)}")])
     channel = Channel(capacity, lossy, duplicating, reordering, when_full)
-    chosen, left_out = _choose(props, the_spec, wanted, bool(properties), MoveTable.build(the_spec, channel))
+    if data and projection_for(the_spec) == "control":
+        raise SpecError([Problem(the_spec.file, 0, f"data={data}: the model {name} abstracts sequence numbers "
+                                 "away (its control projection), so its users cannot send data",
+                                 "check data on an RFC spec (--spec, --profile) or leave data at 0")])
+    if not 0 <= data <= MAX_DATA:
+        raise SpecError([Problem(props.file, 0, f"data={data}: out of range", f"0 to {MAX_DATA} bytes per endpoint")])
+    chosen, left_out = _choose(props, the_spec, wanted, bool(properties), MoveTable.build(the_spec, channel, data))
     hist_names: list[str] = []
     for p in chosen:
         hist_names += [h for h in p.history if h not in hist_names]
@@ -183,12 +206,13 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     if b_opens is not None:  # e.g. both active: a simultaneous open
         opening = dict(opening, B="open_active" if b_opens == "active" else "open_passive")
     cfg = Config(the_spec, channel, retransmissions, opening, tuple(props.histories[h] for h in hist_names),
-                 max_states, max_depth, timeout, progress)
+                 max_states, max_depth, timeout, progress, data)
     system = System(cfg)
     search: Search | None = None
     needs_graph = any(isinstance(p, LeadsTo) for p in chosen)
-    # auto: the vectorised search where its local tables are small (the control projection)
-    if (engine == "vector" or (engine == "auto" and system.lm.control)) and not needs_graph:
+    # auto: the vectorised search unless liveness needs the state graph (or it cannot take the
+    # model: then the plain one); the two give the same answers (tests/test_engine_equivalence.py)
+    if engine in ("vector", "auto") and not needs_graph:
         try:
             search = Search(VectorExpander(system, chosen), chosen)
         except Unsupported as exc:
@@ -197,9 +221,16 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
             system = System(cfg)
     if search is None:
         search = Search(PlainExpander(system), chosen)
-    stats = search.run(keep_graph=needs_graph)
+    try:
+        stats = search.run(keep_graph=needs_graph)
+    except Unsupported as exc:  # the lazy tables outgrew the vector layout mid-run
+        if engine == "vector":
+            raise SpecError([Problem(props.file, 0, f"--engine vector: {exc}", "use --engine plain")]) from None
+        system = System(cfg)
+        search = Search(PlainExpander(system), chosen)
+        stats = search.run(keep_graph=needs_graph)
     report = Report(name, the_spec, channel, retransmissions, stats,
-                    initial=_trace_step(system, "initial", search.initial), left_out=left_out)
+                    initial=_trace_step(system, "initial", search.initial), left_out=left_out, data=data)
     report.engine = "vector" if isinstance(search.expander, VectorExpander) else "plain"
     for p in chosen:
         report.verdicts.append(_verdict(p, search, stats))

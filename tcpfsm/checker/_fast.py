@@ -9,8 +9,9 @@ handful of array operations over it; successors are deduplicated by sorting and 
 sorted visited array, so every level is sorted.
 
 Same states, transitions, depths, verdicts and shortest counterexamples as the plain expander
-(tests compare them); used for FIFO channels (lossy or not) with blocking sends and safety
-properties.
+(``tests/test_engine_equivalence.py`` compares them on every shipped spec and profile); every
+channel model (reliable, lossy, duplicating, reordering; blocking or dropping when full), the
+DATA moves, and the safety properties (liveness needs the plain search's graph).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tcpfsm.checker._driver import Expansion
-from tcpfsm.checker._layout import Layout
-from tcpfsm.checker._local import Result
-from tcpfsm.checker._moves import CALL, LOSE, RECV, Move
+from tcpfsm.checker._layout import Layout, bits_for
+from tcpfsm.checker._local import NUMBER_FIELDS, Result
+from tcpfsm.checker._moves import CALL, DATA, DUP, LOSE, RECV, Move
 from tcpfsm.checker._properties import Fields, mask, next_history
 from tcpfsm.checker._search import System
 from tcpfsm.spec._properties import AnyProperty, InState, LeadsTo, Predicate, StepProperty
@@ -32,21 +33,35 @@ U64 = np.uint64
 
 
 class Unsupported(Exception):
-    """The configuration needs the plain expander (reordering, duplication, too many bits)."""
+    """The configuration needs the plain expander (liveness, too many local states or bits)."""
+
+
+UNKNOWN = -2  # a table entry not computed yet (-1: the move is disabled there)
 
 
 @dataclass
 class Table:
-    """A local move over (local id[, segment id]): next local (-1: disabled), outputs, state changed,
-    per history variable of the moving endpoint its new value for each current one, step matches."""
+    """One kind of local move over (local id[, segment id]): next local (-1: disabled, -2: not
+    computed yet), outputs, whether the state changed, and the LocalModel's results."""
 
+    kind: str
+    arg: str
     nxt: np.ndarray
     outs: np.ndarray     # [..., M] segment ids, 0 = none
     nout: np.ndarray
     changed: np.ndarray  # bool
+    results: dict[tuple[int, ...], Result | None] = field(default_factory=dict)
+
+
+@dataclass
+class MoveTab:
+    """A move of one endpoint: its kind's table, per history variable of the endpoint its new value
+    for each current one, and the step properties it matches (bit j: step property j)."""
+
+    move: Move
+    base: Table
     hist: dict[int, np.ndarray] = field(default_factory=dict)  # history index -> [..., values] -> new value
-    steps: np.ndarray | None = None  # int64: bit j set when the move matches step property j
-    results: dict[tuple[int, ...], Result] = field(default_factory=dict)
+    steps: np.ndarray | None = None
 
 
 def _sorted_unique(x: np.ndarray) -> np.ndarray:
@@ -61,92 +76,205 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def roomy_layout(capacity: int, hist_sizes: tuple[int, ...], retries: int) -> Layout:
+    """A layout with room for local states and segments not met yet, in 64 bits (the lazy tables:
+    the full projection, whose closure over every local x segment pair, reachable or not, is
+    much larger than what a search reaches)."""
+    hist_bits = tuple(bits_for(n - 1) for n in hist_sizes)
+    avail = 64 - sum(hist_bits) - 2 * retries
+    for local_bits in (14, 13, 12, 11, 10):
+        seg_bits = min(10, (avail - 2 * local_bits) // (2 * max(capacity, 1)))
+        if seg_bits >= 7:
+            break
+    else:
+        local_bits = 12
+        seg_bits = min(10, (avail - 2 * local_bits) // (2 * max(capacity, 1)))
+    if seg_bits < 4:
+        raise Unsupported(f"capacity {capacity}: the channels leave too few of 64 bits for the vectorised search")
+    return Layout(local_bits, retries, hist_bits, seg_bits, capacity)
+
+
 class VectorExpander:
     MAX_LOCALS = 4096
     MAX_SEGMENTS = 256  # ids 0..255
 
     def __init__(self, system: System, properties: Sequence[AnyProperty] = ()) -> None:
-        ch = system.cfg.channel
-        if ch.reordering or ch.duplicating or ch.when_full != "block":
-            raise Unsupported("the vectorised search covers FIFO channels with blocking sends")
         if any(isinstance(p, LeadsTo) for p in properties):
             raise Unsupported("liveness needs the state graph of the plain search")
         self.system = system
-        if not system.close_tables(self.MAX_LOCALS, self.MAX_SEGMENTS):
-            raise Unsupported("the local tables are too large for the vectorised search")
         lm = system.lm
-        self.nl, self.ns = len(lm.locals), len(lm.segments)
-        layout = Layout.tight(self.nl, self.ns, system.R, tuple(len(h.values) for h in system.hist), system.K)
+        hist_sizes = tuple(len(h.values) for h in system.hist)
+        # The control projection's tables are small: closed first, with the tightest layout. The
+        # full projection's grow as the search meets local states (lazy), in a roomy layout.
+        self.lazy = not lm.control
+        if self.lazy:
+            layout = roomy_layout(system.K, hist_sizes, bits_for(system.R) if system.count_rtx else 0)
+            system.use_layout(layout)
+            system.initial()
+        else:
+            if not system.close_tables(self.MAX_LOCALS, self.MAX_SEGMENTS):
+                raise Unsupported("the local tables are too large for the vectorised search")
+            layout = Layout.tight(len(lm.locals), len(lm.segments), system.R, hist_sizes, system.K)
         if layout.total_bits > 64:
             raise Unsupported(f"a state needs {layout.total_bits} bits; the vectorised search packs at most 64")
         system.use_layout(layout)
         self.L = layout
-        self.state_names = [lm.state_name(i) for i in range(self.nl)]
-        self.seg_bits = np.array(system.seg_bits[: self.ns], dtype=np.int64)
         self.visited = np.empty(0, dtype=np.uint64)
         self._luts: dict[InState, np.ndarray] = {}
+        self.step_props: tuple[StepProperty, ...] = ()
+        self.cap_l, self.cap_s = max(len(lm.locals), 16), max(len(lm.segments), 16)
+        self.nl = self.ns = 0
+        self.state_names: list[str] = []
+        self.seg_bits = np.zeros(0, dtype=np.int64)
+        self.numbers: dict[str, np.ndarray] | None = None
+        self.seg_ack: np.ndarray | None = None
         self._build_tables()
+        self._grow()
+        if not self.lazy:  # tabulate the closed tables at once
+            for tab in self.base.values():
+                shape = tab.nxt.shape
+                idxs: list[tuple[int, ...]] = [(lid,) for lid in range(self.nl)]
+                if len(shape) == 2:
+                    idxs = [(lid, sid) for lid in range(self.nl) for sid in range(1, self.ns)]
+                self._fill(tab, idxs)
+            if (len(lm.locals), len(lm.segments)) != (self.nl, self.ns):  # pragma: no cover - a closure bug
+                raise RuntimeError("the local tables were not closed: local states or segments appeared while "
+                                   "tabulating them")
 
     # ------------------------------------------------------------ tables
+    def _new_table(self, kind: str, arg: str) -> Table:
+        shape: tuple[int, ...] = (self.cap_l, self.cap_s) if kind == RECV else (self.cap_l,)
+        return Table(kind, arg, np.full(shape, UNKNOWN, dtype=np.int64), np.zeros((*shape, 1), dtype=np.int64),
+                     np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool))
+
     def _build_tables(self) -> None:
-        sys_, lm = self.system, self.system.lm
-        base: dict[tuple[str, str], Table] = {}
-
-        def build(kind: str, arg: str) -> Table:
-            shape: tuple[int, ...] = (self.nl, self.ns) if kind == RECV else (self.nl,)
-            results: dict[tuple[int, ...], Result] = {}
-            for lid in range(self.nl):
-                if kind == RECV:
-                    for sid in range(1, self.ns):
-                        results[(lid, sid)] = lm.receive(lid, sid)
-                else:
-                    res = lm.user(lid, arg) if kind == CALL else lm.timer(lid, arg)
-                    if res is not None:
-                        results[(lid,)] = res
-            m = max([len(r.sent) for r in results.values()] + [1])
-            tab = Table(np.full(shape, -1, dtype=np.int64), np.zeros((*shape, m), dtype=np.int64),
-                        np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool), results=results)
-            for idx, res in results.items():
-                tab.nxt[idx] = res.local
-                for j, sid in enumerate(res.sent):
-                    tab.outs[(*idx, j)] = sid
-                tab.nout[idx] = len(res.sent)
-                tab.changed[idx] = res.info.source != res.info.target
-            return tab
-
-        self.tables: list[tuple[Move, Table]] = []
-        for mv in sys_.moves.moves:
+        self.base: dict[tuple[str, str], Table] = {}
+        self.tables: list[MoveTab] = []
+        for mv in self.system.moves.moves:
             if not mv.who:
                 continue
             key = (mv.kind, mv.arg)
-            if key not in base:
-                base[key] = build(*key)
-            b = base[key]
-            tab = Table(b.nxt, b.outs, b.nout, b.changed, results=b.results)
-            for i, hv in enumerate(sys_.hist):
-                if hv.of != mv.who:
-                    continue
-                nv = len(hv.values)
-                arr = np.tile(np.arange(nv, dtype=np.int64), (*b.nxt.shape, 1))
-                for idx, res in b.results.items():
-                    bits = int(self.seg_bits[idx[1]]) if mv.kind == RECV else 0
-                    for v in range(nv):
-                        arr[(*idx, v)] = next_history(hv, v, mv.event, bits, res.info.source, res.info.target)
-                tab.hist[i] = arr
-            self.tables.append((mv, tab))
+            if key not in self.base:
+                self.base[key] = self._new_table(*key)
+            mt = MoveTab(mv, self.base[key])
+            for i, hv in enumerate(self.system.hist):
+                if hv.of == mv.who:
+                    mt.hist[i] = np.zeros((*mt.base.nxt.shape, len(hv.values)), dtype=np.int64)
+            self.tables.append(mt)
+
+    def _grow(self) -> None:
+        """Make room in every table for the local states and segments the LocalModel knows, and
+        extend what the evaluators read of them."""
+        sys_, lm = self.system, self.system.lm
+        nl, ns = len(lm.locals), len(lm.segments)
+        if nl - 1 > self.L.max_local or ns - 1 > self.L.max_segment:
+            raise Unsupported(f"the model outgrew the vectorised search's layout ({nl:,} local states, {ns - 1} "
+                              f"segments; room for {self.L.max_local + 1:,} and {self.L.max_segment})")
+        sys_._sync_segments()
+        if nl > self.cap_l or ns > self.cap_s:
+            cl, cs = self.cap_l, self.cap_s
+            while cl < nl:
+                cl *= 2
+            while cs < ns:
+                cs *= 2
+
+            def grown(a: np.ndarray, fill: int, two: bool) -> np.ndarray:
+                shape = (cl, cs) if two else (cl,)
+                b = np.full((*shape, *a.shape[len(shape):]), fill, dtype=a.dtype)
+                b[tuple(slice(0, n) for n in a.shape[: len(shape)])] = a
+                return b
+
+            for tab in self.base.values():
+                two = tab.kind == RECV
+                tab.nxt, tab.outs = grown(tab.nxt, UNKNOWN, two), grown(tab.outs, 0, two)
+                tab.nout, tab.changed = grown(tab.nout, 0, two), grown(tab.changed, False, two)
+            for mt in self.tables:
+                two = mt.base.kind == RECV
+                mt.hist = {i: grown(a, 0, two) for i, a in mt.hist.items()}
+                if mt.steps is not None:
+                    mt.steps = grown(mt.steps, 0, two)
+            self.cap_l, self.cap_s = cl, cs
+        if nl != self.nl:
+            self.state_names += [lm.state_name(i) for i in range(self.nl, nl)]
+            self._luts.clear()  # they are per local id
+            if not lm.control:
+                rows = [lm.numbers(i) for i in range(nl)]
+                self.numbers = {name: np.array([r[j] for r in rows], dtype=np.int64)
+                                for j, name in enumerate(NUMBER_FIELDS)}
+        if ns != self.ns:
+            self.seg_bits = np.array(sys_.seg_bits[:ns], dtype=np.int64)
+            if not lm.control:
+                self.seg_ack = np.array([seg.ack for seg in lm.segments[:ns]], dtype=np.int64)
+        self.nl, self.ns = nl, ns
+
+    def _run(self, tab: Table, idx: tuple[int, ...]) -> Result | None:
+        lm = self.system.lm
+        if tab.kind == RECV:
+            return lm.receive(idx[0], idx[1])
+        if tab.kind == CALL:
+            return lm.user(idx[0], tab.arg)
+        if tab.kind == DATA:
+            return lm.data(idx[0])
+        return lm.timer(idx[0], tab.arg)
+
+    def _fill(self, tab: Table, idxs: Sequence[tuple[int, ...]]) -> None:
+        """Tabulate entries of ``tab`` (and of its moves' history and step tables) by running the
+        LocalModel (the spec's own Endpoint)."""
+        got = [(idx, self._run(tab, idx)) for idx in idxs]
+        self._grow()
+        width = max([len(r.sent) for _, r in got if r is not None] + [tab.outs.shape[-1]])
+        if width > tab.outs.shape[-1]:
+            outs = np.zeros((*tab.outs.shape[:-1], width), dtype=np.int64)
+            outs[..., : tab.outs.shape[-1]] = tab.outs
+            tab.outs = outs
+        moves = [mt for mt in self.tables if mt.base is tab]
+        for idx, res in got:
+            tab.results[idx] = res
+            if res is None:
+                tab.nxt[idx] = -1
+                continue
+            tab.nxt[idx] = res.local
+            tab.outs[idx] = 0
+            for j, sid in enumerate(res.sent):
+                tab.outs[(*idx, j)] = sid
+            tab.nout[idx] = len(res.sent)
+            tab.changed[idx] = res.info.source != res.info.target
+            bits = int(self.seg_bits[idx[1]]) if tab.kind == RECV else 0
+            for mt in moves:
+                for i, arr in mt.hist.items():
+                    hv = self.system.hist[i]
+                    for v in range(len(hv.values)):
+                        arr[(*idx, v)] = next_history(hv, v, mt.move.event, bits, res.info.source, res.info.target)
+                if mt.steps is not None:
+                    mt.steps[idx] = self.system.step_mask(self.step_props,
+                                                          (idx[0], idx[1] if tab.kind == RECV else 0, res))
+
+    def _known(self, tab: Table, key: tuple[np.ndarray, ...]) -> None:
+        """Tabulate the entries of ``key`` not computed yet (the lazy tables)."""
+        unknown = tab.nxt[key] == UNKNOWN
+        if not unknown.any():
+            return
+        if len(key) == 2:
+            codes = np.unique(key[0][unknown] * self.cap_s + key[1][unknown])
+            idxs: list[tuple[int, ...]] = [(int(c) // self.cap_s, int(c) % self.cap_s) for c in codes]
+        else:
+            idxs = [(int(c),) for c in np.unique(key[0][unknown])]
+        self._fill(tab, idxs)
 
     def watch_steps(self, steps: Sequence[StepProperty]) -> None:
         """Tabulate, per local move, which step properties it matches."""
         if len(steps) > 62:
             raise Unsupported("more than 62 step properties")
-        for mv, tab in self.tables:
+        self.step_props = tuple(steps)
+        for mt in self.tables:
             if not steps:
-                tab.steps = None
+                mt.steps = None
                 continue
-            arr = np.zeros(tab.nxt.shape, dtype=np.int64)
-            for idx, res in tab.results.items():
-                arr[idx] = self.system.step_mask(steps, (idx[0], idx[1] if mv.kind == RECV else 0, res))
-            tab.steps = arr
+            arr = np.zeros(mt.base.nxt.shape, dtype=np.int64)
+            for idx, res in mt.base.results.items():
+                if res is not None:
+                    arr[idx] = self.system.step_mask(steps, (idx[0], idx[1] if mt.base.kind == RECV else 0, res))
+            mt.steps = arr
 
     # ------------------------------------------------------------ fields
     def _slots(self, F: np.ndarray, off: int) -> list[np.ndarray]:
@@ -164,14 +292,18 @@ class VectorExpander:
             hist[hv.name] = ((F >> U64(L.off_h + L.hist_shift[i])) & U64((1 << w) - 1)).astype(np.int64)
         return Fields(len(F), {"A": (F & lmask).astype(np.int64), "B": ((F >> U64(L.off_lb)) & lmask).astype(np.int64)},
                       self.state_names, hist, {hv.name: hv.values for hv in self.system.hist},
-                      {"AB": self._slots(F, L.off_ab), "BA": self._slots(F, L.off_ba)}, self.seg_bits, self._luts)
+                      {"AB": self._slots(F, L.off_ab), "BA": self._slots(F, L.off_ba)}, self.seg_bits, self._luts,
+                      self.numbers, self.seg_ack)
 
     # ------------------------------------------------------------ expansion
     def successors(self, F: np.ndarray) -> tuple[list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]],
                                                   np.ndarray]:
-        """Successors of every state of F, per move: (label, successors, source index, step bits);
-        and the number of enabled moves per state."""
+        """Successors of every state of F, per move and channel position, in the plain engine's
+        order: (label, successors, source index, step bits); and the number of enabled moves per state."""
         L, K = self.L, self.L.capacity
+        ch = self.system.cfg.channel
+        block = ch.when_full == "block"
+        positions = range(K) if ch.reordering else range(min(K, 1))
         sb = L.seg_bits
         smask = U64((1 << sb) - 1)
         cmask = U64((1 << L.chan_bits) - 1)
@@ -197,58 +329,81 @@ class VectorExpander:
             o = U64(off[name])
             return (base & ~(U64((1 << width) - 1) << o)) | (values.astype(np.uint64) << o)
 
-        for mv, tab in self.tables:
+        def slot(q: np.ndarray, i: int) -> np.ndarray:
+            return ((q >> U64(sb * i)) & smask).astype(np.int64)
+
+        def without(q: np.ndarray, i: int) -> np.ndarray:
+            """The channel with slot i taken out (the slots behind it move up)."""
+            low = q & U64((1 << (sb * i)) - 1)
+            high = (q >> U64(sb * (i + 1))) if sb * (i + 1) < 64 else np.zeros_like(q)
+            return low | (high << U64(sb * i))
+
+        for mt in self.tables:
+            mv, tab = mt.move, mt.base
             who = mv.who
             me, rx = local[who], retry[who]
             lname, rname = ("la", "ra") if who == "A" else ("lb", "rb")
             inq, outq = ("BA", "AB") if who == "A" else ("AB", "BA")
-            new_in: np.ndarray | None = None
             rtx_inc = False
             if mv.kind == RECV:
-                head = (chan[inq] & smask).astype(np.int64)
-                sel = idx_all[head != 0]
-                if not len(sel):
-                    continue
-                key: tuple[np.ndarray, ...] = (me[sel], head[sel])
-                new_in = chan[inq][sel] >> U64(sb)
+                cases: list[tuple[str, np.ndarray, tuple[np.ndarray, ...], np.ndarray | None]] = []
+                for i in positions:
+                    seg = slot(chan[inq], i)
+                    sel = idx_all[seg != 0]
+                    if len(sel):
+                        cases.append((mv.labels[i], sel, (me[sel], seg[sel]), without(chan[inq][sel], i)))
             else:
                 rtx_inc = self.system.count_rtx and mv.retries
                 sel = idx_all[rx < self.system.R] if rtx_inc else idx_all
-                if not len(sel):
+                cases = [(mv.labels[0], sel, (me[sel],), None)] if len(sel) else []
+            for label, sel, key, new_in in cases:
+                if self.lazy:
+                    self._known(tab, key)
+                ok = tab.nxt[key] >= 0
+                if block:
+                    ok &= length[outq][sel] + tab.nout[key] <= K
+                if not ok.any():
                     continue
-                key = (me[sel],)
-            ok = tab.nxt[key] >= 0
-            ok &= length[outq][sel] + tab.nout[key] <= K
-            if not ok.any():
-                continue
-            src = sel[ok]
-            k2 = tuple(k[ok] for k in key)
-            nxt = put(tab.nxt[k2], F[src], lname, L.local_bits)
-            nrx = rx[src] + 1 if rtx_inc else np.where(tab.changed[k2], 0, rx[src])
-            nxt = put(nrx, nxt, rname, L.retry_bits)
-            for i, arr in tab.hist.items():
-                o = U64(L.off_h + L.hist_shift[i])
-                nxt = (nxt & ~(U64((1 << L.hist_bits[i]) - 1) << o)) | (arr[(*k2, hist[i][src])].astype(np.uint64) << o)
-            oq = chan[outq][src]
-            olen = length[outq][src]
-            outs = tab.outs[k2]
-            for j in range(outs.shape[1]):
-                sid = outs[:, j].astype(np.uint64)
-                shift = ((olen + j) * sb).astype(np.uint64)
-                oq = np.where(sid != 0, oq | (sid << np.minimum(shift, U64(63))), oq)
-            nxt = put(oq, nxt, outq, L.chan_bits)
-            if new_in is not None:
-                nxt = put(new_in[ok], nxt, inq, L.chan_bits)
-            enabled[src] += 1
-            out.append((mv.labels[0], nxt, src, tab.steps[k2] if tab.steps is not None else None))
+                src = sel[ok]
+                k2 = tuple(k[ok] for k in key)
+                nxt = put(tab.nxt[k2], F[src], lname, L.local_bits)
+                nrx = rx[src] + 1 if rtx_inc else np.where(tab.changed[k2], 0, rx[src])
+                nxt = put(nrx, nxt, rname, L.retry_bits)
+                for i, arr in mt.hist.items():
+                    o = U64(L.off_h + L.hist_shift[i])
+                    nxt = ((nxt & ~(U64((1 << L.hist_bits[i]) - 1) << o))
+                           | (arr[(*k2, hist[i][src])].astype(np.uint64) << o))
+                oq = chan[outq][src]
+                olen = length[outq][src]
+                outs = tab.outs[k2]
+                for j in range(outs.shape[1]):
+                    sid = outs[:, j].astype(np.uint64)
+                    fits = (sid != 0) & (olen + j < K)  # when full, drop: what does not fit is lost
+                    shift = np.minimum((olen + j) * sb, 63).astype(np.uint64)
+                    oq = np.where(fits, oq | (sid << shift), oq)
+                nxt = put(oq, nxt, outq, L.chan_bits)
+                if new_in is not None:
+                    nxt = put(new_in[ok], nxt, inq, L.chan_bits)
+                enabled[src] += 1
+                out.append((label, nxt, src, mt.steps[k2] if mt.steps is not None else None))
         for mv in self.system.moves.network:
-            if mv.kind != LOSE:
-                continue
-            sel = idx_all[length[mv.channel] > 0]
-            if len(sel):
-                nxt = put(chan[mv.channel][sel] >> U64(sb), F[sel], mv.channel, L.chan_bits)
-                enabled[sel] += 1
-                out.append((mv.labels[0], nxt, sel, None))
+            q = chan[mv.channel]
+            if mv.kind == LOSE:
+                for i in positions:
+                    sel = idx_all[slot(q, i) != 0]
+                    if len(sel):
+                        nxt = put(without(q[sel], i), F[sel], mv.channel, L.chan_bits)
+                        enabled[sel] += 1
+                        out.append((mv.labels[i], nxt, sel, None))
+            elif mv.kind == DUP:
+                n = length[mv.channel]
+                sel = idx_all[(n > 0) & (n < K)]
+                if len(sel):
+                    head = (q[sel] & smask).astype(np.uint64)
+                    nq = q[sel] | (head << (n[sel] * sb).astype(np.uint64))
+                    nxt = put(nq, F[sel], mv.channel, L.chan_bits)
+                    enabled[sel] += 1
+                    out.append((mv.labels[0], nxt, sel, None))
         return out, enabled
 
     # ------------------------------------------------------------ the driver's interface

@@ -7,6 +7,8 @@ stateful tests. For each endpoint, in this order (REFERENCE_MODEL.md section 9):
 - the user calls of the spec that are environment events: every ``kind: user`` event but the
   opening calls (the model's ``open:`` makes those once), CLOSE, ABORT and CONNECT first
   (SEND is an environment event only where it opens, the RFC's SEND in LISTEN: CONNECT);
+- ``DATA``, with ``data`` N > 0: the user's SEND of one byte (the spec's ``send`` call with
+  data), at most N times per endpoint, wherever the spec accepts SEND (RFC 9293 §3.10.2);
 - the timers of the spec's ``kind: timer`` events (TIMEOUT: retransmit, TW: time_wait,
   USER_TIMEOUT: user; another timer T: T_TIMEOUT);
 then, per channel (AB: from A to B), ``LOSE`` when the channel is lossy and ``DUP`` when it
@@ -22,8 +24,9 @@ from dataclasses import dataclass, field
 
 from tcpfsm.spec import TIMER, USER, Spec
 
-RECV, CALL, TIMEOUT, LOSE, DUP = "recv", "user", "timer", "lose", "dup"
-FAIRNESS = {RECV: "deliver", CALL: "user", TIMEOUT: "timer", LOSE: "loss", DUP: "loss"}
+RECV, CALL, DATA, TIMEOUT, LOSE, DUP = "recv", "user", "data", "timer", "lose", "dup"
+FAIRNESS = {RECV: "deliver", CALL: "user", DATA: "user", TIMEOUT: "timer", LOSE: "loss", DUP: "loss"}
+SEND_CALL = "send"  # the RFC's SEND: the user call the DATA move makes (with one byte)
 OPENING = ("open_active", "open_passive")
 # the reference model's names and order (REFERENCE_MODEL.md sections 1 and 9)
 CALL_ORDER = ("close", "abort", "send")
@@ -31,7 +34,7 @@ CALL_LABELS = {"send": "CONNECT"}
 TIMER_ORDER = ("retransmit", "time_wait", "user")
 TIMER_LABELS = {"retransmit": "TIMEOUT", "time_wait": "TW", "user": "USER_TIMEOUT"}
 # the events of the moves of the RFC specs: a history rule may name one a given spec lacks
-STANDARD_EVENTS = frozenset({"recv", "close", "abort", "connect", "timeout", "tw", "user_timeout"})
+STANDARD_EVENTS = frozenset({"recv", "close", "abort", "connect", "data", "timeout", "tw", "user_timeout"})
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Channel:
 
 @dataclass(frozen=True)
 class Move:
-    """One kind of move: ``kind`` recv, user, timer (of endpoint ``who``) or lose, dup (of ``channel``)."""
+    """One kind of move: ``kind`` recv, user, data, timer (of endpoint ``who``) or lose, dup (of ``channel``)."""
 
     name: str           # CLOSE, RECV, LOSE, ...
     kind: str
@@ -86,7 +89,10 @@ class MoveTable:
     by_label: Mapping[str, tuple[Move, int]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def build(cls, spec: Spec, channel: Channel) -> MoveTable:
+    def build(cls, spec: Spec, channel: Channel, data: int = 0) -> MoveTable:
+        """The moves of ``spec`` over ``channel``; ``data`` > 0 adds each endpoint's DATA move
+        (when the spec has the SEND call)."""
+        sends = data > 0 and any(e.kind == USER and e.name == SEND_CALL for e in spec.events)
         calls = _ranked([e.name for e in spec.events if e.kind == USER and e.name not in OPENING], CALL_ORDER)
         timers = _ranked(list(dict.fromkeys(e.timer for e in spec.events if e.kind == TIMER and e.timer)),
                          TIMER_ORDER)
@@ -101,6 +107,8 @@ class MoveTable:
             for c in calls:
                 name = CALL_LABELS.get(c, c.upper())
                 moves.append(Move(name, CALL, c, who=who, labels=(f"{name}_{who}",)))
+            if sends:
+                moves.append(Move("DATA", DATA, SEND_CALL, who=who, labels=(f"DATA_{who}",)))
             for t in timers:
                 name = TIMER_LABELS.get(t, f"{t.upper()}_TIMEOUT")
                 moves.append(Move(name, TIMEOUT, t, who=who, labels=(f"{name}_{who}",)))
@@ -143,4 +151,4 @@ class MoveTable:
         return next((m.event for m in self.moves if m.kind == TIMEOUT and m.arg == timer), timer)
 
 
-__all__ = ["CALL", "DUP", "LOSE", "RECV", "STANDARD_EVENTS", "TIMEOUT", "Channel", "Move", "MoveTable"]
+__all__ = ["CALL", "DATA", "DUP", "LOSE", "RECV", "STANDARD_EVENTS", "TIMEOUT", "Channel", "Move", "MoveTable"]

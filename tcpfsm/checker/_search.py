@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from tcpfsm.checker._driver import Expansion
 from tcpfsm.checker._layout import Layout
 from tcpfsm.checker._local import LocalModel, Result
-from tcpfsm.checker._moves import CALL, DUP, LOSE, RECV, Channel, MoveTable
+from tcpfsm.checker._moves import CALL, DATA, DUP, LOSE, RECV, Channel, MoveTable
 from tcpfsm.checker._properties import View, holds, next_history, step_matches
 from tcpfsm.spec import Spec
 from tcpfsm.spec._properties import HistoryVar, Predicate, StepProperty
@@ -33,6 +33,7 @@ class Config:
     max_depth: int | None = None
     timeout: float | None = None
     progress: Callable[[dict[str, Any]], None] | None = None
+    data: int = 0  # SEND calls of one byte each endpoint's user may make (the DATA move)
 
 
 class Decoded(NamedTuple):
@@ -54,8 +55,8 @@ class System:
 
     def __init__(self, cfg: Config, layout: Layout | None = None) -> None:
         self.cfg = cfg
-        self.lm = LocalModel(cfg.spec, max_retries=cfg.retransmissions)
-        self.moves = MoveTable.build(cfg.spec, cfg.channel)
+        self.lm = LocalModel(cfg.spec, max_retries=cfg.retransmissions, data=cfg.data)
+        self.moves = MoveTable.build(cfg.spec, cfg.channel, cfg.data)
         self.K = cfg.channel.capacity
         self.R = cfg.retransmissions
         self.hist = cfg.histories
@@ -93,8 +94,15 @@ class System:
     def view(self, s: int) -> View:
         """The state as the Python evaluator reads it."""
         la, lb, _ra, _rb, h, ab, ba = self.layout.unpack(s)
-        sb, name = self.seg_bits, self.lm.state_name
-        return View(name(la), name(lb), self.history_values(h), tuple(sb[x] for x in ab), tuple(sb[x] for x in ba))
+        sb, lm = self.seg_bits, self.lm
+        name = lm.state_name
+        if lm.control:
+            return View(name(la), name(lb), self.history_values(h), tuple(sb[x] for x in ab),
+                        tuple(sb[x] for x in ba))
+        segs = lm.segments
+        return View(name(la), name(lb), self.history_values(h), tuple(sb[x] for x in ab), tuple(sb[x] for x in ba),
+                    {"A": lm.numbers(la), "B": lm.numbers(lb)},
+                    {"AB": tuple(segs[x].ack for x in ab), "BA": tuple(segs[x].ack for x in ba)})
 
     def initial(self) -> int:
         ra = self.lm.open("A", self.cfg.open["A"])
@@ -114,11 +122,16 @@ class System:
                 for mv in self._endpoint_moves["A"]:
                     if mv.kind == CALL:
                         lm.user(lid, mv.arg)
+                    elif mv.kind == DATA:
+                        lm.data(lid)
                     elif mv.kind != RECV:
                         lm.timer(lid, mv.arg)
-                for sid in range(done_segments.get(lid, 1), len(lm.segments)):
+                # the segments known now; those a receive here makes are received on the next pass
+                # (marking them done at once left (local, segment) pairs out of the closure)
+                known = len(lm.segments)
+                for sid in range(done_segments.get(lid, 1), known):
                     lm.receive(lid, sid)
-                done_segments[lid] = len(lm.segments)
+                done_segments[lid] = known
             if len(lm.locals) > max_locals or len(lm.segments) > max_segments:
                 return False
             if (len(lm.locals), len(lm.segments)) == before:
@@ -178,6 +191,8 @@ class System:
                              sid, False)
                 elif kind == CALL:
                     emit(mv.labels[0], mv.event, who, me, rx, lm.user(me, mv.arg), inq, outq, 0, False)
+                elif kind == DATA:
+                    emit(mv.labels[0], mv.event, who, me, rx, lm.data(me), inq, outq, 0, False)
                 else:
                     rtx_inc = self.count_rtx and mv.retries
                     if rtx_inc and rx >= R:

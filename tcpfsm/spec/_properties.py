@@ -2,7 +2,8 @@
 
 Theory of operation: the file is read once (cached by path, mtime and size) into
 - predicate nodes (:class:`All`, :class:`Any`, :class:`Not`, :class:`InState`, :class:`History`,
-  :class:`ChannelsEmpty`, :class:`ChannelHas`): the only thing the checker's two evaluators
+  :class:`ChannelsEmpty`, :class:`ChannelHas`, and over sequence numbers and user data
+  :class:`BeyondPeer`, :class:`Delivered`): the only thing the checker's two evaluators
   (Python over a decoded state, numpy over whole BFS levels; ``tcpfsm.checker._properties``)
   and the stateful tests read; nodes compare and hash by meaning, never by where they were
   written, yet each carries its file and line for messages;
@@ -19,7 +20,12 @@ Spelling in YAML (a predicate is a one-key mapping):
 ``{state: {A: S or [S, ...], B: ...}}`` (every endpoint named is in one of its states),
 ``{history: {hA: value, ...}}``, ``{channels_empty: true}``, ``{channel_has: {AB: RST}}`` (a
 segment with any of those control bits in flight from A to B; several channels: any of them),
+``{beyond_peer: {A: RCV.NXT or SEG.ACK or [both]}}`` (A acknowledges beyond the peer's SND.NXT,
+same incarnation; several: any of them), ``{delivered: {A: prefix or all}}`` (what A delivered
+to its user is a prefix of, or all of, what the peer's user sent; several endpoints: each),
 ``{all: [...]}``, ``{any: [...]}``, ``{not: P}``.
+The last two read numbers: the checker's full projection (the RFC specs) has them, the control
+projection (the reference model) has not, and refuses them.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import ClassVar, NamedTuple
 from tcpfsm.base._errors import Problem, SpecError
 from tcpfsm.base._resources import specs_dir
 from tcpfsm.base._segment import Flags
-from tcpfsm.base._yaml import LDict, LList, load_yaml
+from tcpfsm.base._yaml import LDict, LList, load_yaml, read_input
 
 KINDS = ("invariant", "reach", "step", "deadlock", "leads_to")
 FAIRNESS = ("deliver", "timer", "user", "loss")
@@ -42,7 +48,10 @@ CHANNEL_ASSUMPTIONS = ("any", "reliable", "lossy")
 ENDPOINTS = ("A", "B")
 CHANNELS = ("AB", "BA")  # AB: in flight from A to B
 OPEN_CALLS = ("open_active", "open_passive")
-PREDICATE_KEYS = ("all", "any", "not", "state", "history", "channels_empty", "channel_has")
+PREDICATE_KEYS = ("all", "any", "not", "state", "history", "channels_empty", "channel_has", "beyond_peer",
+                  "delivered")
+SEQ_FIELDS = ("RCV.NXT", "SEG.ACK")   # beyond_peer: what of an endpoint is compared with the peer's SND.NXT
+DELIVERY_EXTENTS = ("prefix", "all")  # delivered: a prefix of, or all of, what the peer's user sent
 STEP_KEYS = ("receives", "sends", "from", "to", "passive")
 COMMON_KEYS = ("name", "title", "rfc", "kind", "history", "channels")
 KIND_KEYS = {"invariant": ("never",), "reach": ("reach",), "step": ("never",), "deadlock": ("terminal",),
@@ -114,7 +123,34 @@ class ChannelHas(Node):
     flag_bits: int
 
 
-Predicate = All | Any | Not | InState | History | ChannelsEmpty | ChannelHas
+@dataclass(frozen=True)
+class BeyondPeer(Node):
+    """Endpoint ``who`` acknowledges beyond what its peer has sent: its ``field`` (``RCV.NXT``, or
+    the SEG.ACK of an ACK in flight from it: ``SEG.ACK``) is above the peer's SND.NXT (mod 2**32),
+    in the same incarnation (``who`` has taken the peer's SYN: IRS = the peer's ISS).
+
+    RFC 9293 §3.4: an acknowledgment says every octet below it was received, so it is never above
+    SND.NXT; §3.10.7.4 fifth: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT)" the
+    receiver drops it.
+    """
+
+    who: str
+    variable: str
+
+
+@dataclass(frozen=True)
+class Delivered(Node):
+    """The bytes ``who`` delivered to its user in this incarnation are, in order, a prefix
+    (``extent`` prefix) of, or exactly (all), what the peer's user gave SEND in its
+    incarnation; holds when the two are not in one incarnation (RFC 9293 §3.10.3, §3.10.7.4
+    seventh and eighth: text in sequence, and all text before a FIN before the FIN)."""
+
+    who: str
+    extent: str
+
+
+Predicate = All | Any | Not | InState | History | ChannelsEmpty | ChannelHas | BeyondPeer | Delivered
+NUMERIC_NODES = (BeyondPeer, Delivered)  # nodes that read sequence numbers or data: the full projection only
 
 
 def walk(node: Predicate) -> Iterator[Predicate]:
@@ -291,6 +327,10 @@ class PropertyFile:
                     if r.enters is not None]
         return out
 
+    def numeric_nodes(self, prop: Property) -> list[Predicate]:
+        """The nodes of ``prop`` that read sequence numbers or data (:data:`NUMERIC_NODES`)."""
+        return [n for pred in prop.predicates() for n in walk(pred) if isinstance(n, NUMERIC_NODES)]
+
     def missing_states(self, prop: Property, states: tuple[str, ...] | frozenset[str]) -> list[Problem]:
         """Every state ``prop`` names that is not one of ``states``; each a Problem with file:line."""
         hint = f"states of this spec: {', '.join(states)}"
@@ -346,7 +386,10 @@ class _Parser:
                 self.bad(raw.lines.get(key, raw.line), f"{what}: unknown key {key!r}", f"keys: {', '.join(allowed)}")
 
     def parse(self) -> PropertyFile:
-        data, problems = load_yaml(self.path.read_text(encoding="utf-8"), self.file)
+        text, problem = read_input(self.path)
+        if text is None:
+            raise SpecError([problem] if problem is not None else [])
+        data, problems = load_yaml(text, self.file)
         self.problems += problems
         if not isinstance(data, LDict):
             raise SpecError(self.problems or [Problem(self.file, 1, "expected a mapping",
@@ -550,6 +593,10 @@ class _Parser:
             return empty if arg else Not(empty, file=fl, line=line)
         if key == "channel_has":
             return self.conj(self.channel_has(arg, line, name), Any, line)
+        if key == "beyond_peer":
+            return self.conj(self.per_endpoint(arg, line, name, key, SEQ_FIELDS, BeyondPeer), Any, line)
+        if key == "delivered":
+            return self.conj(self.per_endpoint(arg, line, name, key, DELIVERY_EXTENTS, Delivered), All, line)
         self.bad(line, f"property {name!r}: unknown predicate {key!r}", f"predicates: {', '.join(PREDICATE_KEYS)}")
         return None
 
@@ -618,6 +665,33 @@ class _Parser:
                 out.append(ChannelHas(str(chan), bits, file=self.file, line=lines[chan]))
         return out if len(out) == len(arg) else None
 
+    def per_endpoint(self, arg: object, line: int, name: str, key: str, choices: tuple[str, ...],
+                     node: type[BeyondPeer] | type[Delivered]) -> list[Predicate] | None:
+        """``{key: {A: X or [X, ...], B: ...}}`` with each X one of ``choices``: one node each."""
+        if not isinstance(arg, dict) or not arg:
+            self.bad(line, f"property {name!r}: `{key}:` maps A and/or B to one of {', '.join(choices)}",
+                     f"e.g. {{{key}: {{A: {choices[0]}}}}}")
+            return None
+        lines = self.sub_lines(arg, line)
+        out: list[Predicate] = []
+        ok = True
+        for who, want in arg.items():
+            ln = lines[who]
+            if who not in ENDPOINTS:
+                self.bad(ln, f"property {name!r}: unknown endpoint {who!r} in `{key}:`",
+                         f"endpoints: {', '.join(ENDPOINTS)}")
+                ok = False
+                continue
+            items = want if isinstance(want, list) else [want]
+            for item in items:
+                if not isinstance(item, str) or item not in choices:
+                    self.bad(ln, f"property {name!r}: `{key}:` of {who} is one of {', '.join(choices)}, "
+                             f"not {item!r}", "")
+                    ok = False
+                else:
+                    out.append(node(str(who), item, file=self.file, line=ln))
+        return out if ok and out else None
+
     # -------------------------------------------------------------- models
     def model(self, name: str, raw: object, line: int, props: dict[str, AnyProperty]) -> ModelDef | None:
         if not isinstance(raw, LDict):
@@ -659,15 +733,20 @@ def _opt_str(v: object) -> str | None:
 
 __all__ = [
     "CHANNELS",
+    "DELIVERY_EXTENTS",
     "ENDPOINTS",
     "FAIRNESS",
     "KINDS",
+    "NUMERIC_NODES",
+    "SEQ_FIELDS",
     "All",
     "Any",
     "AnyProperty",
+    "BeyondPeer",
     "ChannelHas",
     "ChannelsEmpty",
     "Deadlock",
+    "Delivered",
     "History",
     "HistoryRule",
     "HistoryVar",
