@@ -224,5 +224,6 @@ def test_the_stateful_search_finds_a_mutant() -> None:
         spec = load_spec(ROOT / "specs" / "mutants" / "skip_time_wait.yaml")
 
     with pytest.raises(AssertionError, match="I1: the active closer passes TIME-WAIT before CLOSED"):
+        # derandomized: the same examples every run, so the search cannot miss by chance
         run_state_machine_as_test(Mutant, settings=settings(max_examples=500, stateful_step_count=40,
-                                                            deadline=None, database=None))
+                                                            deadline=None, database=None, derandomize=True))
