@@ -222,6 +222,16 @@ def replay(path: str | Path, *, profile: str | None = None, spec: Spec | None = 
     return report
 
 
+def _bad_line(report: ReplayReport, name: str, exc: _Malformed | _LongLine) -> None:
+    """The problem a malformed or overlong line makes; the lines before it stay replayed."""
+    if isinstance(exc, _LongLine):
+        report.lines = exc.line
+        report.problems.append(Problem(name, exc.line, f"a line longer than {MAX_LINE:,} bytes",
+                                       "one JSON object per line"))
+    else:
+        report.problems.append(Problem(name, report.lines, exc.message, exc.hint))
+
+
 def _replay(fh: BinaryIO, name: str, report: ReplayReport, profile: str | None, spec: Spec | None) -> None:
     lines = _lines(fh)
     first: tuple[int, dict[str, Any]] | None = None
@@ -232,13 +242,8 @@ def _replay(fh: BinaryIO, name: str, report: ReplayReport, profile: str | None, 
             if obj is not None:
                 first = (no, obj)
                 break
-    except _Malformed as exc:
-        report.problems.append(Problem(name, report.lines, exc.message, exc.hint))
-        return
-    except _LongLine as exc:
-        report.lines = exc.line
-        report.problems.append(Problem(name, exc.line, f"a line longer than {MAX_LINE:,} bytes",
-                                       "one JSON object per line"))
+    except (_Malformed, _LongLine) as exc:
+        _bad_line(report, name, exc)
         return
     config: dict[str, Any] = first[1]["config"] if first and "config" in first[1] else {}
     try:
@@ -281,13 +286,8 @@ def _replay(fh: BinaryIO, name: str, report: ReplayReport, profile: str | None, 
                 raise _Malformed(f"timeout: {obj['timeout']!r} is not a timer of {report.profile}",
                                  f"timers: {', '.join(sorted(timers))}")
             report.steps.append(_step(ep, chosen, no, obj, produced))
-    except _Malformed as exc:
-        report.problems.append(Problem(name, report.lines, exc.message, exc.hint))
-        return
-    except _LongLine as exc:
-        report.lines = exc.line
-        report.problems.append(Problem(name, exc.line, f"a line longer than {MAX_LINE:,} bytes",
-                                       "one JSON object per line"))
+    except (_Malformed, _LongLine) as exc:
+        _bad_line(report, name, exc)
         return
     if produced:
         report.steps.append(ReplayStep(report.lines, "end", str(ep.state), str(ep.state),
