@@ -7,7 +7,6 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-APT_PACKAGES := graphviz tcpdump
 
 .PHONY: demo test mutation install system-deps lint typecheck bench clean wheel-check
 
@@ -18,11 +17,17 @@ $(BIN)/python:
 	  $(PYTHON) -m venv $(VENV); }
 	@$(BIN)/python -m pip install -q --upgrade pip
 
-# System programs the project runs for real (Graphviz's dot, tcpdump), installed when missing.
+# System programs the project runs for real, installed when missing: program:package pairs.
+# (Graphviz's dot; tcpdump for live captures; tshark, which must open every capture tcpfsm writes;
+# SPIN and gcc for `check --engine spin` and the Promela export's agreement test; tcptrace for the
+# monitor benchmark; Debian's chromium and chromium-driver for the explorer page's browser test.)
+SYSTEM_PROGRAMS := dot:graphviz tcpdump:tcpdump tshark:tshark spin:spin gcc:gcc tcptrace:tcptrace \
+                   chromium:chromium chromedriver:chromium-driver
 system-deps:
 	@missing=""; \
-	command -v dot >/dev/null || missing="$$missing graphviz"; \
-	command -v tcpdump >/dev/null || missing="$$missing tcpdump"; \
+	for pair in $(SYSTEM_PROGRAMS); do \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -52,7 +57,31 @@ demo: install
 	$(BIN)/tcpfsm monitor tests/data/traces/simultaneous_close.at_a.pcap --profile linux
 	@echo "== the same Linux capture under plain RFC 9293: expected a finding (exit 1) =="
 	$(BIN)/tcpfsm monitor tests/data/traces/close_with_unread_data_v4.pcap; test $$? -eq 1
-	@echo "diagrams rendered in out/diagrams/ (open tcp-rfc9293-normal.svg)"
+	@echo "== the monitor in Zeek's shape (conn.log), per packet, with a BPF filter =="
+	$(BIN)/tcpfsm monitor tests/data/traces/half_close_v4.pcap --format zeek
+	$(BIN)/tcpfsm monitor tests/data/traces/half_close_v4.pcap --packets
+	$(BIN)/tcpfsm monitor tests/data/traces/simultaneous_close.at_a.pcap -f 'tcp' --format zeek-json --profile linux
+	@echo "== the same model exported to SPIN: pan finds the half-open connection (expected exit 1) =="
+	$(BIN)/tcpfsm export promela --lossy -k 2 -o out/tcp.pml
+	$(BIN)/tcpfsm check --engine spin --lossy --property I3; test $$? -eq 1
+	$(BIN)/tcpfsm export json -o out/machine.json
+	$(BIN)/tcpfsm export scxml -o out/tcp.scxml
+	@echo "== learning: a narrated run, a timed chart, the glossary, the explorer page =="
+	$(BIN)/tcpfsm simulate close --explain
+	$(BIN)/tcpfsm simulate close --chart out/close-timed.svg --time
+	$(BIN)/tcpfsm glossary TIME-WAIT
+	$(BIN)/tcpfsm explore -o out/site/
+	@echo "== the seed's walk: one HTTP GET through the four layers, as a capture =="
+	$(BIN)/tcpfsm walk http-get --pcap out/walk.pcapng --chart out/walk.svg
+	$(BIN)/tcpfsm walk http-get --layers | head -40
+	$(BIN)/tcpfsm monitor out/walk.pcapng
+	tshark -r out/walk.pcapng -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE
+	$(BIN)/tcpfsm simulate close --pcap out/close.pcapng
+	$(BIN)/tcpfsm check --spec specs/mutants/skip_time_wait.yaml --property I1 --trace-out out/cex.pcap -q; test $$? -eq 1
+	@echo "== why TIME-WAIT exists, asked of the model checker (about a minute) =="
+	$(BIN)/tcpfsm explain time-wait -o out/time-wait/
+	@echo "diagrams rendered in out/diagrams/ (open tcp-rfc9293-normal.svg); the walk's capture: out/walk.pcapng;"
+	@echo "the explorer: out/site/index.html; why TIME-WAIT exists: out/time-wait/*.svg"
 
 lint: install
 	$(BIN)/ruff check tcpfsm tests benchmarks
