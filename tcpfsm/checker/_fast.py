@@ -101,6 +101,9 @@ class VectorExpander:
     def __init__(self, system: System, properties: Sequence[AnyProperty] = ()) -> None:
         if any(isinstance(p, LeadsTo) for p in properties):
             raise Unsupported("liveness needs the state graph of the plain search")
+        if system.cfg.reopen:
+            raise Unsupported("incarnations (reopen) run on the plain engine: their REOPEN moves and the 2MSL "
+                              "timer's wait for an empty network are not in the vector tables")
         self.system = system
         lm = system.lm
         hist_sizes = tuple(len(h.values) for h in system.hist)

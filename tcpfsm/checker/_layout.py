@@ -53,9 +53,10 @@ class Layout:
             object.__setattr__(self, name, value)
 
     @classmethod
-    def generous(cls, capacity: int, n_histories: int) -> Layout:
-        """For the plain engine: room for 65,536 local states and 255 segments."""
-        return cls(16, 4, (4,) * n_histories, 8, capacity)
+    def generous(cls, capacity: int, n_histories: int, segment_bits: int = 8) -> Layout:
+        """For the plain engine: room for 65,536 local states and 255 segments (more with
+        ``segment_bits``: incarnations multiply the segments; Python ints have room)."""
+        return cls(16, 4, (4,) * n_histories, segment_bits, capacity)
 
     @classmethod
     def tight(cls, n_locals: int, n_segments: int, retries: int, hist_sizes: tuple[int, ...],

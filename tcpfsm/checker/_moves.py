@@ -11,6 +11,9 @@ stateful tests. For each endpoint, in this order (REFERENCE_MODEL.md section 9):
   data), at most N times per endpoint, wherever the spec accepts SEND (RFC 9293 §3.10.2);
 - the timers of the spec's ``kind: timer`` events (TIMEOUT: retransmit, TW: time_wait,
   USER_TIMEOUT: user; another timer T: T_TIMEOUT);
+- with ``reopen`` N > 0 (incarnations, issue 10): ``REOPEN`` and ``REOPEN_WRAP``, the user opening
+  the same 4-tuple again from CLOSED (A connects, B listens), at most N times, with an ISS from
+  the clock (beyond all the old incarnation used) or the old ISS again (a wrapped clock);
 then, per channel (AB: from A to B), ``LOSE`` when the channel is lossy and ``DUP`` when it
 duplicates. A move's label names its endpoint or channel: ``CLOSE_B``, ``LOSE_AB``, ``RECV1_A``.
 A move's ``event`` (the label in lower case: ``close``, ``timeout``, ``tw``, ...) is what
@@ -25,7 +28,13 @@ from dataclasses import dataclass, field
 from tcpfsm.spec import TIMER, USER, Spec
 
 RECV, CALL, DATA, TIMEOUT, LOSE, DUP = "recv", "user", "data", "timer", "lose", "dup"
-FAIRNESS = {RECV: "deliver", CALL: "user", DATA: "user", TIMEOUT: "timer", LOSE: "loss", DUP: "loss"}
+REOPEN = "reopen"
+FAIRNESS = {RECV: "deliver", CALL: "user", DATA: "user", TIMEOUT: "timer", LOSE: "loss", DUP: "loss", REOPEN: "user"}
+# the ISS of a reopened incarnation (RFC 9293 §3.4.1): "clock", beyond every sequence number the
+# old one used (the clock ticked between them), or "wrap", the old ISS again (a wrapped or coarse
+# clock); REOPEN_ISS_STEP: the clock's advance between two incarnations
+REOPEN_CHOICES = {"REOPEN": "clock", "REOPEN_WRAP": "wrap"}
+REOPEN_ISS_STEP = 64_000
 SEND_CALL = "send"  # the RFC's SEND: the user call the DATA move makes (with one byte)
 OPENING = ("open_active", "open_passive")
 # the reference model's names and order (REFERENCE_MODEL.md sections 1 and 9)
@@ -34,7 +43,8 @@ CALL_LABELS = {"send": "CONNECT"}
 TIMER_ORDER = ("retransmit", "time_wait", "user")
 TIMER_LABELS = {"retransmit": "TIMEOUT", "time_wait": "TW", "user": "USER_TIMEOUT"}
 # the events of the moves of the RFC specs: a history rule may name one a given spec lacks
-STANDARD_EVENTS = frozenset({"recv", "close", "abort", "connect", "data", "timeout", "tw", "user_timeout"})
+STANDARD_EVENTS = frozenset({"recv", "close", "abort", "connect", "data", "timeout", "tw", "user_timeout",
+                             "reopen", "reopen_wrap"})
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ class Move:
 
     name: str           # CLOSE, RECV, LOSE, ...
     kind: str
-    arg: str = ""       # the user call or the timer
+    arg: str = ""       # the user call, the timer, or the reopen's ISS choice (clock, wrap)
     who: str = ""       # A or B: the endpoint that moves
     channel: str = ""   # AB or BA: the channel read (recv, lose, dup)
     labels: tuple[str, ...] = ()  # per channel position: RECV_A, RECV1_A, ...
@@ -89,9 +99,11 @@ class MoveTable:
     by_label: Mapping[str, tuple[Move, int]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def build(cls, spec: Spec, channel: Channel, data: int = 0) -> MoveTable:
+    def build(cls, spec: Spec, channel: Channel, data: int = 0, reopen: int = 0,
+              reopen_iss: tuple[str, ...] = ("clock", "wrap")) -> MoveTable:
         """The moves of ``spec`` over ``channel``; ``data`` > 0 adds each endpoint's DATA move
-        (when the spec has the SEND call)."""
+        (when the spec has the SEND call), ``reopen`` > 0 its REOPEN moves (one per ISS choice of
+        ``reopen_iss``)."""
         sends = data > 0 and any(e.kind == USER and e.name == SEND_CALL for e in spec.events)
         calls = _ranked([e.name for e in spec.events if e.kind == USER and e.name not in OPENING], CALL_ORDER)
         timers = _ranked(list(dict.fromkeys(e.timer for e in spec.events if e.kind == TIMER and e.timer)),
@@ -112,6 +124,10 @@ class MoveTable:
             for t in timers:
                 name = TIMER_LABELS.get(t, f"{t.upper()}_TIMEOUT")
                 moves.append(Move(name, TIMEOUT, t, who=who, labels=(f"{name}_{who}",)))
+            if reopen:
+                for name, choice in REOPEN_CHOICES.items():
+                    if choice in reopen_iss:
+                        moves.append(Move(name, REOPEN, choice, who=who, labels=(f"{name}_{who}",)))
         for kind, on in ((LOSE, channel.lossy), (DUP, channel.duplicating)):
             if on:
                 for chan in ("AB", "BA"):
@@ -151,4 +167,5 @@ class MoveTable:
         return next((m.event for m in self.moves if m.kind == TIMEOUT and m.arg == timer), timer)
 
 
-__all__ = ["CALL", "DATA", "DUP", "LOSE", "RECV", "STANDARD_EVENTS", "TIMEOUT", "Channel", "Move", "MoveTable"]
+__all__ = ["CALL", "DATA", "DUP", "LOSE", "RECV", "REOPEN", "REOPEN_CHOICES", "REOPEN_ISS_STEP", "STANDARD_EVENTS",
+           "TIMEOUT", "Channel", "Move", "MoveTable"]

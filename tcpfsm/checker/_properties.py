@@ -239,8 +239,12 @@ def next_history(hv: HistoryVar, cur: int, event: str, input_bits: int, source: 
 
 
 def step_matches(pat: StepPattern, source: str, target: str, passive: bool, input_bits: int,
-                 sent_bits: Sequence[int]) -> bool:
-    """Does one endpoint move match a step property's ``never:`` pattern?"""
+                 sent_bits: Sequence[int], relation: str | None = None, accepts: bool = False,
+                 clean: bool = False) -> bool:
+    """Does one endpoint move match a step property's ``never:`` pattern? ``relation``: the received
+    segment's incarnation against the receiver's (same, older, newer; None: unknown), ``accepts``:
+    the move accepted text or a FIN of it, ``clean``: its sender reopened after an orderly end
+    (incarnations: ``check --reopen``)."""
     if pat.receives and not input_bits & pat.receives:
         return False
     if pat.sends and not any(b & pat.sends for b in sent_bits):
@@ -248,6 +252,15 @@ def step_matches(pat: StepPattern, source: str, target: str, passive: bool, inpu
     if pat.source is not None and source != pat.source:
         return False
     if pat.target is not None and target != pat.target:
+        return False
+    if pat.incarnation is not None:
+        if relation is None:
+            return False
+        if relation != pat.incarnation and not (pat.incarnation == "other" and relation != "same"):
+            return False
+    if pat.accepts is not None and accepts != pat.accepts:
+        return False
+    if pat.reopened_in_order is not None and clean != pat.reopened_in_order:
         return False
     return not (pat.passive is not None and passive != pat.passive)
 

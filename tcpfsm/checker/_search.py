@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from tcpfsm.checker._driver import Expansion
 from tcpfsm.checker._layout import Layout
 from tcpfsm.checker._local import LocalModel, Result
-from tcpfsm.checker._moves import CALL, DATA, DUP, LOSE, RECV, Channel, MoveTable
+from tcpfsm.checker._moves import CALL, DATA, DUP, LOSE, RECV, REOPEN, Channel, MoveTable
 from tcpfsm.checker._properties import View, holds, next_history, step_matches
 from tcpfsm.spec import Spec
 from tcpfsm.spec._properties import HistoryVar, Predicate, StepProperty
@@ -34,6 +34,8 @@ class Config:
     timeout: float | None = None
     progress: Callable[[dict[str, Any]], None] | None = None
     data: int = 0  # SEND calls of one byte each endpoint's user may make (the DATA move)
+    reopen: int = 0  # opens of the same 4-tuple after the first, per endpoint (the REOPEN moves)
+    reopen_iss: tuple[str, ...] = ("clock", "wrap")  # the ISS choices of a reopen (REOPEN_CHOICES)
 
 
 class Decoded(NamedTuple):
@@ -55,14 +57,16 @@ class System:
 
     def __init__(self, cfg: Config, layout: Layout | None = None) -> None:
         self.cfg = cfg
-        self.lm = LocalModel(cfg.spec, max_retries=cfg.retransmissions, data=cfg.data)
-        self.moves = MoveTable.build(cfg.spec, cfg.channel, cfg.data)
+        self.lm = LocalModel(cfg.spec, max_retries=cfg.retransmissions, data=cfg.data, reopen=cfg.reopen)
+        self.moves = MoveTable.build(cfg.spec, cfg.channel, cfg.data, cfg.reopen, cfg.reopen_iss)
+        self.outlasting = outlasting_timers(cfg.spec) if cfg.reopen else frozenset()
+        self.retransmitting = frozenset(t.name for t in cfg.spec.timer_defs if t.armed == "while_unacknowledged")
         self.K = cfg.channel.capacity
         self.R = cfg.retransmissions
         self.hist = cfg.histories
         self.seg_bits: list[int] = [0]  # control bits of each segment id
         self.count_rtx = self.lm.control  # full projection: the Endpoint counts its own retries
-        self.layout = layout or Layout.generous(self.K, len(self.hist))
+        self.layout = layout or Layout.generous(self.K, len(self.hist), 16 if cfg.reopen else 8)
         if self.count_rtx and self.layout.max_retry < self.R:
             raise OverflowError(f"R={self.R}: at most {self.layout.max_retry} retransmissions fit the encoding")
         self._hist_of = {who: tuple((i, hv) for i, hv in enumerate(self.hist) if hv.of == who) for who in "AB"}
@@ -193,7 +197,12 @@ class System:
                     emit(mv.labels[0], mv.event, who, me, rx, lm.user(me, mv.arg), inq, outq, 0, False)
                 elif kind == DATA:
                     emit(mv.labels[0], mv.event, who, me, rx, lm.data(me), inq, outq, 0, False)
+                elif kind == REOPEN:
+                    emit(mv.labels[0], mv.event, who, me, rx, lm.reopen(me, mv.arg, who), inq, outq, 0, False)
                 else:
+                    if mv.arg in self.outlasting and (ab or ba or lm.armed(lb if who == "A" else la)
+                                                      & self.retransmitting):
+                        continue  # 2 MSL outlast the segments in flight and the peer's retransmission
                     rtx_inc = self.count_rtx and mv.retries
                     if rtx_inc and rx >= R:
                         continue
@@ -218,12 +227,31 @@ class System:
         sb = self.seg_bits
         bits_in = sb[sid] if sid else 0
         sent = [sb[o] for o in res.sent]
-        passive = self.lm.passive(me)
+        lm = self.lm
+        passive = lm.passive(me)
+        relation = lm.relation(res.local, sid) if sid else None
+        accepts: bool | None = None  # computed when a pattern asks
         m = 0
         for j, p in enumerate(steps):
-            if step_matches(p.never, res.info.source, res.info.target, passive, bits_in, sent):
+            pat = p.never
+            if pat.accepts is not None and accepts is None:
+                accepts = bool(sid) and lm.accepts(me, res.local)
+            if step_matches(pat, res.info.source, res.info.target, passive, bits_in, sent, relation, bool(accepts),
+                            lm.segment_clean[sid]):
                 m |= 1 << j
         return m
+
+
+def outlasting_timers(spec: Spec) -> frozenset[str]:
+    """The timers that outlast the network's memory: those of at least 2 MSL (TIME-WAIT's, RFC 9293
+    §3.4.2 MUST-13). The checker has no clock; with incarnations (``reopen``) such a timer may fire
+    only once nothing is in flight and the peer has no retransmission pending: every segment lives
+    at most one MSL, whatever it draws in answer at most another, and the peer's retransmission
+    timeout (at most 60 s, RFC 6298 (2.5), for the model's few retransmissions) is shorter than 2 MSL
+    (4 minutes with §3.4.2's MSL of 2 minutes): the abstraction of "2 MSL >= the lifetime of anything
+    in flight". A shorter timer fires at any time, as every other does."""
+    return frozenset(t.name for t in spec.timer_defs
+                     if t.duration is not None and t.duration.param == "msl" and t.duration.times >= 2)
 
 
 class PlainExpander:

@@ -52,7 +52,9 @@ PREDICATE_KEYS = ("all", "any", "not", "state", "history", "channels_empty", "ch
                   "delivered")
 SEQ_FIELDS = ("RCV.NXT", "SEG.ACK")   # beyond_peer: what of an endpoint is compared with the peer's SND.NXT
 DELIVERY_EXTENTS = ("prefix", "all")  # delivered: a prefix of, or all of, what the peer's user sent
-STEP_KEYS = ("receives", "sends", "from", "to", "passive")
+STEP_KEYS = ("receives", "sends", "from", "to", "passive", "incarnation", "accepts", "reopened_in_order")
+# a step's `incarnation:`: the received segment's incarnation against the receiver's (`check --reopen`)
+INCARNATION_RELATIONS = ("same", "other", "older", "newer")
 COMMON_KEYS = ("name", "title", "rfc", "kind", "history", "channels")
 KIND_KEYS = {"invariant": ("never",), "reach": ("reach",), "step": ("never",), "deadlock": ("terminal",),
              "leads_to": ("from", "to", "fairness")}
@@ -246,6 +248,9 @@ class StepPattern:
     source: str | None = None
     target: str | None = None
     passive: bool | None = None  # the connection came from a passive OPEN
+    incarnation: str | None = None  # same, other, older, newer: the segment's incarnation to the receiver's
+    accepts: bool | None = None     # the move accepts text or a FIN of the segment (RCV.NXT advances)
+    reopened_in_order: bool | None = None  # the segment's sender reopened after an orderly end (FINs, TIME-WAIT)
     file: str = field(default="", compare=False, repr=False)
     line: int = field(default=0, compare=False, repr=False)
 
@@ -552,13 +557,22 @@ class _Parser:
         for key in ("receives", "sends"):
             if raw.get(key) is not None:
                 bits[key] = self.flags(raw[key], raw.lines.get(key, line), f"property {name!r} `{key}:`") or 0
-        passive = raw.get("passive")
-        if passive is not None and not isinstance(passive, bool):
-            self.bad(raw.lines.get("passive", line), f"property {name!r}: `passive:` is true or false", "")
-            passive = None
+        flags: dict[str, bool | None] = {}
+        for key in ("passive", "accepts", "reopened_in_order"):
+            value = raw.get(key)
+            if value is not None and not isinstance(value, bool):
+                self.bad(raw.lines.get(key, line), f"property {name!r}: `{key}:` is true or false", "")
+                value = None
+            flags[key] = value
+        incarnation = _opt_str(raw.get("incarnation"))
+        if incarnation is not None and incarnation not in INCARNATION_RELATIONS:
+            self.bad(raw.lines.get("incarnation", line), f"property {name!r}: unknown `incarnation:` {incarnation!r}",
+                     f"one of {', '.join(INCARNATION_RELATIONS)}")
+            incarnation = None
         return StepPattern(receives=bits.get("receives", 0), sends=bits.get("sends", 0),
-                           source=_opt_str(raw.get("from")), target=_opt_str(raw.get("to")), passive=passive,
-                           file=self.file, line=line)
+                           source=_opt_str(raw.get("from")), target=_opt_str(raw.get("to")), passive=flags["passive"],
+                           incarnation=incarnation, accepts=flags["accepts"],
+                           reopened_in_order=flags["reopened_in_order"], file=self.file, line=line)
 
     def predicate(self, raw: object, line: int, name: str) -> Predicate | None:
         """One predicate node, or None (after reporting) when ``raw`` is not one."""
