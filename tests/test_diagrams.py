@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -39,25 +40,89 @@ def edges_of(dot: str) -> list[tuple[str, str, str]]:
 
 
 def test_full_diagram_has_every_state_and_every_state_changing_transition_once(profile: str) -> None:
+    """Every state-changing (source, transition) is drawn once: as an arrow, or as a row of the
+    exceptional-exits panel (RST, ABORT, timeouts, give-ups into CLOSED), whose rows name their
+    source states and, with --show-ids, their transition ids."""
     spec = load_spec(profile=profile)
     dot = to_dot(spec, only="all", show_ids=True)
     for st in spec.states:
         assert re.search(rf'^\s*{node_id(st.name)} \[label="?{re.escape(st.name)}', dot, re.M), st.name
     drawn: dict[tuple[str, str, str], int] = {}
+    initial = node_id(spec.initial)
     for src, dst, attrs in edges_of(dot):
-        label = re.search(r'label="((?:[^"\\]|\\.)*)"', attrs).group(1)
-        for line in label.split("\\n"):
+        if src == "exits":
+            continue
+        m = re.search(r'label="((?:[^"\\]|\\.)*)"', attrs)
+        lines = m.group(1).split("\\n") if m else re.findall(r'<font color="[^"]*">([^<]*)</font>', attrs)
+        for line in lines:
             tid = line.split(" ", 1)[0]
-            drawn[(src, dst, tid)] = drawn.get((src, dst, tid), 0) + 1
-    wanted = {(node_id(s), node_id(t.target_from(s)), t.id): 0 for s, _e, t in spec.edges() if t.changes_state(s)}
-    # a transition with several events (U3: OPEN or SEND) has a line per event
-    per_event = {}
+            key = (src, initial if dst == f"{initial}__bottom" else dst, tid)
+            drawn[key] = drawn.get(key, 0) + 1
+    panel = re.search(r"^\s*exits \[label=<(.*)>", dot, re.M)
+    assert panel is not None
+    for row in re.findall(r"<b>[^<]*</b>\s*\(([^)]*)\)</font>.*?from (.*?)<br align=\"left\"/></font>",
+                          panel.group(1)):
+        ids, sources = row[0].split(", "), re.split(r", |<br align=\"left\"/>", row[1])
+        for s in sources:
+            for tid in ids:
+                t = spec.transition(tid)
+                if s in t.sources:
+                    drawn[(node_id(s), initial, tid)] = drawn.get((node_id(s), initial, tid), 0) + len(
+                        [e for e in t.events if t.changes_state(s)])
+    changing = {}
     for s, _e, t in spec.edges():
-        if t.changes_state(s):
+        if t.changes_state(s):  # a transition with several events (U3: OPEN or SEND) has a line per event
             key = (node_id(s), node_id(t.target_from(s)), t.id)
-            per_event[key] = per_event.get(key, 0) + 1
-    assert set(drawn) == set(wanted)
-    assert drawn == per_event
+            changing[key] = changing.get(key, 0) + 1
+    assert {k: v for k, v in drawn.items() if k[0] != k[1]} == changing
+
+
+def test_the_all_diagram_reads_at_screen_size_and_draws_time_waits_loop() -> None:
+    """RFC 9293 §3.10.7.4, TIME-WAIT, eighth step: "The only thing that can arrive in this state
+    is a retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." That
+    self-loop is drawn with Figure 5's wording (the edge RFC 9293 Figure 5 has no room for)."""
+    dot = (ROOT / "diagrams" / "tcp-rfc9293-all.dot").read_text()
+    loop = re.search(r"^\s*TIME_WAIT -> TIME_WAIT \[label=<(.*)>", dot, re.M)
+    assert loop is not None and "rcv FIN / snd ACK, restart 2MSL" in loop.group(1)
+    png = (ROOT / "diagrams" / "tcp-rfc9293-all.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk (PNG spec §11.2.2)
+    assert width <= 2000 and height <= 2000, (width, height)
+
+
+def test_labels_guards_gives_the_precise_form() -> None:
+    """``--labels guards``: the event and the guards that pick the row (RFC 9293 §3.10.7.4's
+    FIN-WAIT-1 ACK step: "if our FIN is now acknowledged, then enter FIN-WAIT-2")."""
+    spec = load_spec()
+    figure = {(s, d): a for s, d, a in edges_of(to_dot(spec, only="normal"))}
+    guards = {(s, d): a for s, d, a in edges_of(to_dot(spec, only="normal", labels="guards"))}
+    assert 'label="rcv ACK of FIN"' in figure[("FIN_WAIT_1", "FIN_WAIT_2")]
+    assert "acks our fin" in guards[("FIN_WAIT_1", "FIN_WAIT_2")]
+    with pytest.raises(ValueError, match="--labels"):
+        to_dot(spec, labels="jargon")
+
+
+def test_diff_legend_names_only_colours_it_draws() -> None:
+    from tcpfsm.render._state import DIFF_STYLES, diff_dot
+
+    rfc1337, rfc9293 = load_spec(profile="rfc1337"), load_spec()
+    dot = diff_dot(rfc9293, rfc1337)
+    legend = re.search(r"^\s*legend \[label=<(.*)>", dot, re.M).group(1)
+    body = dot.replace(legend, "")
+    for status, style in DIFF_STYLES.items():
+        assert (style["color"] in legend) == (style["color"] in body), status
+    # rfc1337 (RFC 1337 §3) moves TIME-WAIT's RST from S17 (removed there) to S17b (added), and
+    # changes no row's guard or actions: the legend has no "changed" entry
+    assert "+ added in rfc1337" in legend and "- only in rfc9293" in legend and "~ changed" not in legend
+
+
+def test_diff_self_loops_are_one_loop_a_state() -> None:
+    """Several loops on one state struck through each other's labels: one loop a state, a line each."""
+    from tcpfsm.render._state import diff_dot
+
+    dot = diff_dot(load_spec(profile="rfc793"), load_spec())
+    loops = [s for s, d, _ in edges_of(dot) if s == d]
+    assert loops and len(loops) == len(set(loops))
 
 
 def test_normal_paths_are_styled_apart_with_labels() -> None:
@@ -78,7 +143,8 @@ def test_dot_is_deterministic_and_sorted() -> None:
     spec = load_spec()
     assert to_dot(spec) == to_dot(spec)
     order = {node_id(n): i for i, n in enumerate(spec.state_names)}
-    pairs = [(order[s], order[d]) for s, d, _ in edges_of(to_dot(spec))]
+    order[f"{node_id(spec.initial)}__bottom"] = order[node_id(spec.initial)]  # Figure 5's second CLOSED box
+    pairs = [(order[s], order[d]) for s, d, _ in edges_of(to_dot(spec)) if s != "exits"]
     assert pairs == sorted(pairs)
 
 
@@ -102,7 +168,7 @@ def test_mermaid_has_all_states(capsys: pytest.CaptureFixture[str]) -> None:
 def test_diff_colours_added_and_removed(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diagram", "--diff", "rfc793", "rfc9293", "--show-ids"]) == 0
     dot = capsys.readouterr().out
-    assert re.search(r'color="#1a9c3c".*|label=".*\+ S20 ', dot)  # added in rfc9293: the challenge ACK
+    assert "+ S20 " in dot  # added in rfc9293: the challenge ACK
     assert "- S21 " in dot and "+ S22 " in dot
     assert "added in rfc9293" in dot and "only in rfc793" in dot
 
@@ -153,17 +219,46 @@ def test_cli_writes_files(tmp_path: Path) -> None:
 
 def test_committed_diagrams_are_fresh() -> None:
     assert stale(ROOT / "diagrams") == []
-    assert len(catalogue()) == len(available_profiles()) * 2 + 1 + 1 + 5
+    assert len(catalogue()) == len(available_profiles()) * 2 + 1 + 1 + 5 + 1  # ... + encapsulation.dot
 
 
 def test_check_fails_after_a_spec_edit(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
     shutil.copytree(ROOT / "diagrams", tmp_path / "diagrams")
     spec = tmp_path / "specs" / "tcp.yaml"
-    spec.write_text(spec.read_text().replace('label: "2MSL timeout"', 'label: "2 MSL expired"'))
+    spec.write_text(spec.read_text().replace('label: "Timeout=2MSL"', 'label: "2 MSL expired"'))
     cmd = [sys.executable, "-m", "tcpfsm", "diagram", "--check", "-o", str(tmp_path / "diagrams")]
     done = subprocess.run([*cmd, "--specs", str(tmp_path / "specs")], capture_output=True, text=True, check=False)
     assert done.returncode == 1, done.stderr
     assert "tcp-rfc9293-normal.dot" in done.stderr and "regenerate with" in done.stderr
     clean = subprocess.run([*cmd, "--specs", str(ROOT / "specs")], capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stderr
+
+
+def test_time_axis_shows_rtts_and_2msl(tmp_path: Path) -> None:
+    """RFC 9293 §3.4.2: MSL is 2 minutes, so TIME-WAIT's wait is 2 x 120 s = 240 s; the chart's
+    segments take 50 ms each way (a 100 ms RTT, by construction of the axis)."""
+    out = tmp_path / "close.dot"
+    assert main(["simulate", "close", "--chart", str(out), "--time"]) == 0
+    dot = out.read_text()
+    assert re.search(r'wait_\d+ \[label="\u22ee 2MSL timeout: \+240 s"', dot), dot
+    assert 'label="t=100 ms"' in dot  # the SYN,ACK arrives one RTT after the SYN left
+
+
+def test_connection_chart_numbers_are_relative_by_default() -> None:
+    """RFC 9293 §3.4: the SYN carries the ISN and is acknowledged with ISN+1; relative to each
+    side's ISN the handshake reads SYN seq=0, SYN,ACK seq=0 ack=1, ACK seq=1 ack=1."""
+    from tcpfsm.base._resources import samples_path
+    from tcpfsm.conformance import monitor
+    from tcpfsm.render import connection_chart
+
+    report = monitor(samples_path("normal_close_client_v4.pcap"), connection=1)
+    [conn] = [c.detail for c in report.connections if c.detail is not None]
+    rel = [m.label for m in connection_chart(conn).messages[:3]]
+    assert rel == ["#1 SYN seq=0 len=0", "#2 SYN,ACK seq=0 ack=1 len=0", "#3 ACK seq=1 ack=1 len=0"]
+    absolute = [m.label for m in connection_chart(conn, absolute=True).messages[:2]]
+    first = conn.packets[0][2]
+    assert absolute[0] == f"#1 SYN seq={first.seq} len=0" and f"ack={first.seq + 1}" in absolute[1]
+    marks = [mk.text for mk in connection_chart(conn).marks]
+    for state in ("SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT"):
+        assert any(state in text for text in marks), (state, marks)

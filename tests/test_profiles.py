@@ -108,7 +108,9 @@ def test_linux_over_rfc5961_is_the_same_machine_as_it_was(tmp_path: Path) -> Non
     def table(data: dict) -> dict:
         data = {k: v for k, v in data.items() if k != "file"}
         data["guards"] = sorted(data["guards"], key=lambda g: g["name"])
-        data["transitions"] = sorted(data["transitions"], key=lambda t: t["id"])
+        # labels are prose for the diagrams (issue 14), not behaviour: the frozen copy predates them
+        data["transitions"] = sorted(({k: v for k, v in t.items() if k != "label"} for t in data["transitions"]),
+                                     key=lambda t: t["id"])
         return data
 
     old = load_spec(write(tmp_path, "linux.yaml", LINUX_AS_IT_WAS))

@@ -26,6 +26,9 @@ def _spec_arg(text: str) -> Spec:
               help="normal: the client and server paths and RFC 9293 Figure 5's other edges.")
 @click.option("--highlight", metavar="STATE", help="Emphasise one state and its edges (RFC name, e.g. TIME-WAIT).")
 @click.option("--show-ids", is_flag=True, help="Prefix each edge label with its transition id and RFC section.")
+@click.option("--labels", type=click.Choice(["figure", "guards"]), default="figure", show_default=True,
+              help="figure: RFC 9293 Figure 5's words (rcv ACK of FIN); guards: each event with the guards "
+                   "that decide it.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Output format (default: from the -o suffix, else dot).")
 @click.option("-o", "--output", type=click.Path(), help="A file, or a folder (ending in /) for every diagram.")
@@ -35,7 +38,7 @@ def _spec_arg(text: str) -> Spec:
 @click.option("--specs", "specs_dir", type=click.Path(file_okay=False, exists=True),
               help="With -o DIR/ or --check: draw from this specs folder (laid out like specs/) instead.")
 def diagram(file: str | None, spec_file: str | None, profile: str | None, only: str, highlight: str | None,
-            show_ids: bool, fmt: str | None, output: str | None, diff: tuple[str, str] | None, check: bool,
+            show_ids: bool, labels: str, fmt: str | None, output: str | None, diff: tuple[str, str] | None, check: bool,
             specs_dir: str | None) -> int:
     """Draw the state machine from the spec with Graphviz (or as Mermaid text).
 
@@ -46,6 +49,7 @@ def diagram(file: str | None, spec_file: str | None, profile: str | None, only: 
       tcpfsm diagram --only normal -o tcp.svg
       tcpfsm diagram --spec my.yaml -o my.svg           a spec of your own
       tcpfsm diagram --highlight TIME-WAIT --show-ids -o tw.png
+      tcpfsm diagram --labels guards -o precise.svg     events and guards instead of Figure 5's words
       tcpfsm diagram --diff rfc793 rfc9293 -o diff.svg
       tcpfsm diagram --diff specs/tcp.yaml my.yaml -o what-i-changed.svg
       tcpfsm diagram --format mermaid                   stateDiagram-v2 for a README
@@ -81,7 +85,7 @@ def diagram(file: str | None, spec_file: str | None, profile: str | None, only: 
                                         fmt=fmt, output=output)
         else:
             data = render_state_diagram(load(spec_file, profile, file), only=only, highlight=highlight,
-                                        show_ids=show_ids, fmt=fmt, output=output)
+                                        show_ids=show_ids, fmt=fmt, output=output, labels=labels)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if not output:

@@ -46,13 +46,14 @@ def _out(text: str, fmt: str, output: str | Path | None) -> bytes:
 
 def render_state_diagram(spec: Spec | None = None, *, only: str = "all", highlight: str | None = None,
                          show_ids: bool = False, fmt: str | None = None, output: str | Path | None = None,
-                         diff_from: Spec | None = None) -> bytes:
+                         diff_from: Spec | None = None, labels: str = "figure") -> bytes:
     """The state diagram of ``spec`` (default: RFC 9293) in RFC 9293 Figure 5's layout.
 
     ``fmt``: dot, svg, png, pdf (through Graphviz's ``dot``) or mermaid (default: the suffix
     of ``output``, else svg; anything else is a ValueError naming these); ``only="normal"``
     keeps the client and server paths; ``diff_from`` draws what changes from that spec to
-    ``spec``. Returns the bytes, and writes them to ``output`` when given.
+    ``spec``; ``labels="guards"`` writes each edge as its event and the guards that decide it
+    instead of RFC 9293 Figure 5's words. Returns the bytes, and writes them to ``output`` when given.
     """
     fmt = _format(fmt, output, STATE_FORMATS)
     chosen = resolve_spec(spec)
@@ -61,7 +62,7 @@ def render_state_diagram(spec: Spec | None = None, *, only: str = "all", highlig
     elif fmt == "mermaid":
         text = to_mermaid(chosen, only=only)
     else:
-        text = to_dot(chosen, only=only, highlight=highlight, show_ids=show_ids)
+        text = to_dot(chosen, only=only, highlight=highlight, show_ids=show_ids, labels=labels)
     return _out(text, fmt, output)
 
 

@@ -2,6 +2,7 @@
 
 from tcpfsm.spec import _properties as properties
 from tcpfsm.spec._format_doc import spec_format_markdown
+from tcpfsm.spec._glossary import GlossaryEntry, glossary_file, load_glossary, lookup
 from tcpfsm.spec._loader import available_profiles, load_spec, resolve_spec
 from tcpfsm.spec._profiles import BASE_SPEC, base_names, profile_path
 from tcpfsm.spec._properties import PropertyFile, load_properties, properties_file
@@ -40,6 +41,7 @@ __all__ = [
     "DiagramHints",
     "Duration",
     "EventDef",
+    "GlossaryEntry",
     "GuardDef",
     "GuardRef",
     "PropertyFile",
@@ -55,9 +57,12 @@ __all__ = [
     "available_profiles",
     "base_names",
     "checklist_rows",
+    "glossary_file",
+    "load_glossary",
     "load_properties",
     "load_scenarios",
     "load_spec",
+    "lookup",
     "profile_path",
     "properties",
     "properties_file",
