@@ -109,6 +109,7 @@ class Search:
         self.stats = Stats()
         self.graph: dict[int, list[tuple[str, int]]] | None = None
         self.initial = 0
+        self.memory_mib: int | None = None  # a bound on the process's peak RSS (inconclusive)
 
     # ------------------------------------------------------------ the loop
     def run(self, keep_graph: bool = False) -> Stats:
@@ -120,6 +121,7 @@ class Search:
         gc_was = gc.isenabled()
         gc.disable()  # no cycles are made here; the collector only costs time
         depth = 0
+        announced = 0  # findings already announced to the progress display
         try:
             frontier = ex.start()
             self.initial = int(frontier[0])
@@ -151,10 +153,20 @@ class Search:
                         stats.stopped = f"state bound {cfg.max_states:,}"
                     elif more and cfg.timeout is not None and now - t0 > cfg.timeout:
                         stats.stopped = f"time bound {cfg.timeout:g} s"
+                    elif more and self.memory_mib is not None and peak_rss_mib() > self.memory_mib:
+                        stats.stopped = f"memory bound {self.memory_mib:,} MiB (peak RSS {peak_rss_mib():,.0f} MiB)"
+                    if cfg.progress and len(self.findings) > announced:
+                        for name in list(self.findings)[announced:]:
+                            f = self.findings[name]
+                            cfg.progress({"found": name, "kind": f.prop.kind, "depth": f.depth})
+                        announced = len(self.findings)
                     if cfg.progress and now >= next_report:
                         next_report = now + 1.0
-                        cfg.progress({"states": ex.visited_count(), "frontier": len(frontier), "depth": depth,
-                                      "rate": ex.visited_count() / (now - t0)})
+                        states = ex.visited_count()
+                        cfg.progress({"states": states, "frontier": len(frontier), "depth": depth,
+                                      "rate": states / (now - t0), "elapsed": now - t0,
+                                      "eta": _eta([len(lv) for lv in self.levels], sum(len(p) for p in parts),
+                                                  states / (now - t0))})
                     if stats.stopped:
                         break
                 if stats.stopped:
@@ -213,12 +225,34 @@ class Search:
         return {int(s): d for d, level in enumerate(self.levels) for s in level}
 
 
+def _eta(levels: list[int], next_so_far: int, rate: float) -> float | None:
+    """Seconds left, estimated once the BFS levels shrink: the levels still to come taken as a
+    geometric series of the last ratio (None while the levels grow: no estimate)."""
+    if len(levels) < 3 or rate <= 0:
+        return None
+    a, b = levels[-2], levels[-1]
+    if not a or b >= a:
+        return None
+    q = b / a
+    remaining = b * q / (1 - q) - next_so_far
+    return max(remaining, 0.0) / rate
+
+
 def progress_printer(stream: Any = None) -> Callable[[dict[str, Any]], None]:
+    """The progress line (elapsed, states, frontier, depth, states/s, ETA when the levels shrink),
+    and one line when a property is found violated (or a reach property witnessed)."""
     stream = stream or sys.stderr
 
     def show(info: dict[str, Any]) -> None:
-        print(f"\r  {info['states']:>12,} states  frontier {info['frontier']:>10,}  depth {info['depth']:>3}  "
-              f"{info['rate']:>10,.0f} states/s", end="", file=stream, flush=True)
+        if "found" in info:
+            what = "witnessed" if info["kind"] == "reach" else "VIOLATED"
+            print(f"\r\033[K  {info['found']} {what} at depth {info['depth']}", file=stream, flush=True)
+            return
+        eta = info.get("eta")
+        eta_text = f"ETA {eta:,.0f} s" if eta is not None else "ETA -"
+        print(f"\r\033[K  {info.get('elapsed', 0.0):>6.1f} s  {info['states']:>12,} states  "
+              f"frontier {info['frontier']:>10,}  depth {info['depth']:>3}  {info['rate']:>10,.0f} states/s  "
+              f"{eta_text}", end="", file=stream, flush=True)
     return show
 
 
