@@ -26,18 +26,46 @@ True
 
 from __future__ import annotations
 
-from tcpfsm.conformance._adapters import from_dpkt, from_scapy
-from tcpfsm.conformance._monitor import Connection, Finding
-from tcpfsm.conformance._packets import CaptureError, Counts, TcpPacket, read_tcp
-from tcpfsm.conformance._replay import ReplayReport, replay
-from tcpfsm.conformance._stream import (
-    ConnectionStates,
-    ConnectionSummary,
-    Monitor,
-    MonitorReport,
-    SkippedPacket,
-    monitor,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below are loaded on first use: a small capture starts fast
+    from tcpfsm.conformance._adapters import from_dpkt, from_scapy
+    from tcpfsm.conformance._monitor import Connection, Finding
+    from tcpfsm.conformance._packets import CaptureError, Counts, TcpPacket, read_tcp
+    from tcpfsm.conformance._replay import ReplayReport, replay
+    from tcpfsm.conformance._stream import (
+        ConnectionStates,
+        ConnectionSummary,
+        Monitor,
+        MonitorReport,
+        SkippedPacket,
+        monitor,
+        shard_of,
+    )
+    from tcpfsm.conformance._zeek import zeek_record, zeek_uid
+
+_WHERE = {
+    "from_dpkt": "_adapters", "from_scapy": "_adapters", "Connection": "_monitor", "Finding": "_monitor",
+    "CaptureError": "_packets", "Counts": "_packets", "TcpPacket": "_packets", "read_tcp": "_packets",
+    "ReplayReport": "_replay", "replay": "_replay", "ConnectionStates": "_stream", "ConnectionSummary": "_stream",
+    "Monitor": "_stream", "MonitorReport": "_stream", "SkippedPacket": "_stream", "monitor": "_stream",
+    "shard_of": "_stream", "zeek_record": "_zeek", "zeek_uid": "_zeek",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "CaptureError",
@@ -56,4 +84,7 @@ __all__ = [
     "monitor",
     "read_tcp",
     "replay",
+    "shard_of",
+    "zeek_record",
+    "zeek_uid",
 ]

@@ -45,6 +45,7 @@ def from_dpkt(packet: Any, ts: float = 0.0) -> TcpPacket | SkippedPacket:
         family = socket.AF_INET
         # the length the IP header declares (0: segmentation offload, the frame is the datagram)
         room = ip.len - ip.hl * 4 if ip.len else None
+        ip_total = ip.len or len(bytes(ip))
     else:
         frag = ip.extension_hdrs.get(44) if hasattr(ip, "extension_hdrs") else None
         if frag is not None and (frag.frag_off or frag.m_flag):
@@ -54,6 +55,7 @@ def from_dpkt(packet: Any, ts: float = 0.0) -> TcpPacket | SkippedPacket:
         family = socket.AF_INET6
         ext = sum(len(bytes(h)) for h in getattr(ip, "all_extension_headers", ()))
         room = ip.plen - ext if ip.plen else None
+        ip_total = 40 + ip.plen if ip.plen else len(bytes(ip))
     tcp = ip.data
     if not isinstance(tcp, dpkt.tcp.TCP):
         have = len(bytes(tcp)) if isinstance(tcp, bytes | dpkt.Packet) else 0
@@ -67,7 +69,8 @@ def from_dpkt(packet: Any, ts: float = 0.0) -> TcpPacket | SkippedPacket:
     cut = len(raw) < hlen + length  # the capture kept less than the IP header declares (a snaplen)
     ok = True if cut else _checksum_ok(bytes(ip.src), bytes(ip.dst), memoryview(raw[:hlen + length]))
     return TcpPacket(0, float(ts), socket.inet_ntop(family, ip.src), tcp.sport, socket.inet_ntop(family, ip.dst),
-                     tcp.dport, tcp.seq, tcp.ack, tcp.flags & 0x3F, tcp.win, length, ok, bytes(tcp.opts))
+                     tcp.dport, tcp.seq, tcp.ack, tcp.flags & 0x3F, tcp.win, length, ok,
+                     ip_total, bytes(tcp.opts))
 
 
 def from_scapy(packet: Any, ts: float | None = None) -> TcpPacket | SkippedPacket:

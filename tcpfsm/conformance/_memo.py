@@ -12,14 +12,30 @@ so every finding is computed by the real engine with its own packet numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tcpfsm.conformance._monitor import ACK, FIN, RST, SYN, Connection, Engine, Side, View
+from tcpfsm.conformance._monitor import (
+    ACK,
+    FIN,
+    LINGER,
+    RST,
+    SWEEP_EVERY,
+    SYN,
+    Connection,
+    Engine,
+    Side,
+    Stats,
+    View,
+    release,
+)
 from tcpfsm.conformance._packets import TcpPacket
 from tcpfsm.spec import Spec
 
 MOD = 1 << 32
+GIVE_UP_AFTER, GIVE_UP_BELOW = 65_536, 0.05  # packets seen, share of hits: below it, the trie is dropped
+MAX_NODES = 50_000  # the trie's bound (some 25 MB): memory follows the open connections, not the file
 
 Key = tuple[int, int, int, int, int, int]
 
@@ -48,29 +64,38 @@ class Track:
     real: Connection | None = None
     base_orig: int | None = None
     base_resp: int | None = None
+    stats: Stats = field(default_factory=Stats)
 
 
 class MemoMonitor:
     """Same answers as :class:`Engine`, connection by connection, at dictionary speed."""
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, *, trie: bool = True, linger: float = LINGER,
+                 sink: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.real = Engine(spec)
         self.root = Node(False)
+        self.trie = trie  # False: every packet the long way (the benchmark's "trie off")
         self.active: dict[tuple[tuple[str, int], tuple[str, int]], Track] = {}
         self.results: list[View] = []
         self.next_id = 1
         self.hits = 0
         self.misses = 0
+        self.nodes = 0  # in the current trie
+        self.resets = 0  # times the trie was full and started afresh
+        self.linger = linger
+        self.sink = sink  # finished connections' summaries go here as they end (not kept) when given
+        self._idle: dict[tuple[tuple[str, int], tuple[str, int]], float] = {}
+        self._count = 0
 
     # ------------------------------------------------------------ packets
     def packet(self, p: TcpPacket) -> None:
         self.row((p.number, p.ts, p.src, p.sport, p.dst, p.dport, p.seq, p.ack, p.flags, p.window, p.length,
-                  p.checksum_ok))
+                  p.checksum_ok, p.ip_len))
 
     def row(self, r: tuple[Any, ...]) -> None:
         """One packet as TcpPacket's fields (number, ts, src, sport, dst, dport, seq, ack, flags,
         window, length, checksum_ok): the hot path, with no object made."""
-        number, _ts, src, sport, dst, dport, seq, ack, flags, window, length, _ok = r
+        number, ts, src, sport, dst, dport, seq, ack, flags, window, length = r[:11]
         a, b = (src, sport), (dst, dport)
         k4 = (a, b) if a <= b else (b, a)
         t = self.active.get(k4)
@@ -79,16 +104,30 @@ class MemoMonitor:
             if finished:
                 self._finalize(t, final)
                 del self.active[k4]
+                self._idle.pop(k4, None)
                 t = None
             else:  # as the plain monitor does: what was in flight arrives, and the connection goes on
                 self._go_real(t)
                 assert t.real is not None
                 self.real._flush(t.real)
         if t is None:
-            t = Track(self.next_id, a, b, number, node=self.root)
+            t = Track(self.next_id, a, b, number, node=self.root if self.trie else None)
             self.next_id += 1
             self.active[k4] = t
         t.last_packet = number
+        idle = self._idle
+        idle.pop(k4, None)
+        idle[k4] = ts
+        self._count += 1
+        if not self._count & SWEEP_EVERY:
+            self.sweep(ts)
+            seen = self.hits + self.misses
+            if self.trie and seen >= GIVE_UP_AFTER and self.hits < GIVE_UP_BELOW * seen:
+                # traffic that does not repeat: the trie costs more than it saves; new connections
+                # go the long way from here (the same answers), and its memory is let go
+                self.trie = False
+                self.root = Node(False)
+                self.nodes = 0
         # the packet relative to the connection's first sequence numbers (inline: the hot path)
         if a == t.orig:
             if t.base_orig is None:
@@ -101,6 +140,7 @@ class MemoMonitor:
                 t.base_resp = seq
             who, sb, ab = 1, t.base_resp, t.base_orig
         rel_ack = (ack - ab) % MOD if flags & ACK and ab is not None else (ack if flags & ACK else 0)
+        t.stats.add(who, ts, flags, seq, length, r[12] if len(r) > 12 else 0)
         key = (who, flags, (seq - sb) % MOD, rel_ack, length, window)
         node = t.node
         if t.real is None and node is not None:
@@ -111,6 +151,23 @@ class MemoMonitor:
                 t.prefix.append(r)
                 return
         self._step(t, r, key)
+
+    def sweep(self, now: float) -> None:
+        """Retire the connections done and idle for ``linger`` seconds (as :meth:`Engine.sweep`)."""
+        stale = []
+        for key, ts in self._idle.items():
+            if now - ts < self.linger:
+                break
+            stale.append(key)
+        for key in stale:
+            del self._idle[key]
+            t = self.active[key]
+            final, finished = self._final(t)
+            if finished:
+                self._finalize(t, final)
+                del self.active[key]
+            else:
+                self._idle[key] = now - self.linger
 
     def _ended(self, t: Track) -> bool:
         if t.real is not None:
@@ -131,6 +188,13 @@ class MemoMonitor:
             child = Node(bool((conn.flags_seen["orig"] | conn.flags_seen["resp"]) & (FIN | RST)))
             node.children[key] = child
             t.node = child
+            self.nodes += 1
+            if self.nodes >= MAX_NODES:
+                # traffic that does not repeat grows the trie without end: start a new one (the
+                # connections on the old one keep their nodes until they end; answers are the same)
+                self.root = Node(False)
+                self.nodes = 0
+                self.resets += 1
         else:
             t.node = None  # off the trie for good: findings are the real engine's alone
 
@@ -161,6 +225,7 @@ class MemoMonitor:
         settled = len(conn.findings)
         self.real._flush(conn)
         final = View(conn.to_dict(), conn.unconfirmed, settled), conn.finished(self.real.roles)
+        release(conn)  # a copy (or a rebuilt record): its shadows are done with
         if t.real is None and node is not None and not conn.findings:
             node.final = final
         return final
@@ -172,12 +237,18 @@ class MemoMonitor:
         d["id"], d["first_packet"], d["last_packet"] = t.id, t.first_packet, t.last_packet
         d["endpoints"] = [dict(d["endpoints"][0], addr=t.orig[0], port=t.orig[1]),
                           dict(d["endpoints"][1], addr=t.resp[0], port=t.resp[1])]
+        d["counters"] = t.stats.to_dict()
         return View(d, v.unconfirmed, v.settled)
 
     def _finalize(self, t: Track, final: View | None = None) -> None:
         v = self._view(t, final)
-        self.results.append(View(v.summary, v.unconfirmed, len(v.summary["findings"])))  # over: all settled
+        if self.sink is not None:
+            self.sink(v.summary)
+        else:
+            self.results.append(View(v.summary, v.unconfirmed, len(v.summary["findings"])))  # over: all settled
         t.prefix = []
+        if t.real is not None:
+            release(t.real)
         t.real = None
 
     def peek(self) -> list[View]:
@@ -186,7 +257,8 @@ class MemoMonitor:
                       key=lambda v: int(v.summary["id"]))
 
     def finish(self) -> list[dict[str, Any]]:
-        for t in self.active.values():
+        for t in sorted(self.active.values(), key=lambda t: t.id):
             self._finalize(t)
         self.active.clear()
+        self._idle.clear()
         return [v.summary for v in sorted(self.results, key=lambda v: int(v.summary["id"]))]

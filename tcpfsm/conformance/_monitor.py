@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
@@ -51,6 +52,11 @@ from tcpfsm.spec import Spec
 
 SYN, ACK, FIN, RST, PSH = (int(f) for f in (Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH))
 CTL = SYN | FIN | RST | ACK
+# a connection both of whose ends are done is retired once idle this long (seconds of capture
+# time; Zeek's tcp_close_delay and tcp_reset_delay are 5 s too); the idle ones are looked for
+# every 4,096 packets. A packet of its 4-tuple after that starts a new connection.
+LINGER = 5.0
+SWEEP_EVERY = 4095
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,81 @@ class Side:
             self.states.append(state)
 
 
+_MOD = 1 << 32
+_HALF = 1 << 31
+
+
+class Stats:
+    """Per-connection counters (Zeek's conn.log fields): times, packets, IP bytes, payload
+    bytes from sequence numbers and the bytes missed in content gaps, per direction.
+
+    Payload bytes are counted as Zeek does for TCP, from sequence numbers: the highest
+    SEG.SEQ+SEG.LEN a side sent, less its first data sequence number (after the SYN's, which,
+    like a FIN's, is no payload). A *gap* is sequence space beyond the highest end seen before
+    it; what a later segment covers of a gap (a reordered or retransmitted one) is no longer
+    missed."""
+
+    __slots__ = ("holes", "ip_bytes", "pkts", "start", "top", "ts0", "ts1")
+
+    def __init__(self) -> None:
+        self.ts0 = self.ts1 = 0.0
+        self.pkts = [0, 0]
+        self.ip_bytes = [0, 0]
+        self.start: list[int | None] = [None, None]  # the first data sequence number per side
+        self.top = [0, 0]  # the highest end of data seen, relative to start
+        self.holes: list[list[list[int]]] = [[], []]  # gaps per side: [from, to) relative to start
+
+    def add(self, who: int, ts: float, flags: int, seq: int, length: int, ip_len: int) -> None:
+        if not self.pkts[0] and not self.pkts[1]:
+            self.ts0 = ts
+        self.ts1 = ts
+        self.pkts[who] += 1
+        self.ip_bytes[who] += ip_len
+        start = self.start[who]
+        if start is None:
+            if flags & RST and not length:
+                return
+            start = self.start[who] = (seq + 1) % _MOD if flags & SYN else seq
+            if flags & SYN:
+                return
+        if not length:
+            return
+        lo = (seq - start) % _MOD
+        if lo >= _HALF:  # before the start (an old retransmission): nothing new
+            return
+        hi = lo + length
+        top = self.top[who]
+        holes = self.holes[who]
+        if holes and lo < top:
+            self._fill(holes, lo, hi)
+        if lo > top:
+            holes.append([top, lo])
+        if hi > top:
+            self.top[who] = hi
+
+    @staticmethod
+    def _fill(holes: list[list[int]], lo: int, hi: int) -> None:
+        out = []
+        for a, b in holes:
+            if hi <= a or lo >= b:
+                out.append([a, b])
+                continue
+            if a < lo:
+                out.append([a, lo])
+            if hi < b:
+                out.append([hi, b])
+        holes[:] = out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counters as the JSON contract's ``counters`` object."""
+        missed = sum(b - a for side in self.holes for a, b in side)
+        # to the microsecond, as Zeek logs times (and as pcap and pcapng of the same capture agree)
+        return {"ts": round(self.ts0, 6), "last_ts": round(self.ts1, 6),
+                "orig_pkts": self.pkts[0], "resp_pkts": self.pkts[1],
+                "orig_ip_bytes": self.ip_bytes[0], "resp_ip_bytes": self.ip_bytes[1],
+                "orig_bytes": self.top[0], "resp_bytes": self.top[1], "missed_bytes": missed}
+
+
 @dataclass
 class Connection:
     id: int
@@ -126,6 +207,7 @@ class Connection:
     findings: list[Finding] = field(default_factory=list)
     packets: list[tuple[int, str, TcpPacket]] = field(default_factory=list)  # kept only when asked
     last_packet: int = 0
+    stats: Stats = field(default_factory=Stats)
 
     def side(self, src: str, sport: int) -> tuple[Side, Side, str]:
         if (src, sport) == (self.orig.addr, self.orig.port):
@@ -186,7 +268,14 @@ class Connection:
             "findings": [f.to_dict() for f in self.findings],
             "endpoints": [{"addr": s.addr, "port": s.port, "role": role, "states": list(s.states)}
                           for s, role in ((self.orig, "originator"), (self.resp, "responder"))],
+            "counters": self.stats.to_dict(),
         }
+
+
+def release(conn: Connection) -> None:
+    """Let a connection's shadows go. Each one's observer holds its Side, which holds it: a
+    cycle that only the garbage collector (off while a capture is read) would free."""
+    conn.orig.ep = conn.resp.ep = None
 
 
 def _record_step(side: Side, step: Step) -> None:
@@ -246,13 +335,20 @@ class View(NamedTuple):
 class Engine:
     """The plain monitor: ``packet()`` per TCP segment; ``peek()`` at any time; ``finish()``."""
 
-    def __init__(self, spec: Spec, *, keep_packets: bool = False) -> None:
+    def __init__(self, spec: Spec, *, keep_packets: bool = False, linger: float = LINGER,
+                 sink: Callable[[Connection], None] | None = None,
+                 on_packet: Callable[[Connection, TcpPacket], None] | None = None) -> None:
         self.spec = spec
         self.roles = Roles.of(spec)
         self.keep_packets = keep_packets
         self.active: dict[tuple[tuple[str, int], tuple[str, int]], Connection] = {}
         self.done: list[Connection] = []
         self.next_id = 1
+        self.linger = linger
+        self.sink = sink  # finished connections go here as they end (not kept) when given
+        self._idle: dict[tuple[tuple[str, int], tuple[str, int]], float] = {}  # oldest activity first
+        self._count = 0
+        self.on_packet = on_packet  # called after each packet with its connection (--packets)
 
     # ------------------------------------------------------------ connections
     @staticmethod
@@ -268,15 +364,53 @@ class Engine:
             self._flush(conn)  # what was in flight has arrived by now
             if conn.finished(self.roles):
                 # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection
-                self.done.append(self.active.pop(key))
-                conn.orig.ep = conn.resp.ep = None  # memory follows the open connections
+                self._retire(self.active.pop(key))
+                self._idle.pop(key, None)
                 conn = None
         if conn is None:
             conn = Connection(self.next_id, Side(p.src, p.sport), Side(p.dst, p.dport), p.number)
             self.next_id += 1
             self.active[key] = conn
         conn.last_packet = p.number
+        conn.stats.add(0 if p.src == conn.orig.addr and p.sport == conn.orig.port else 1, p.ts, p.flags, p.seq,
+                       p.length, p.ip_len)
         self._handle(conn, p)
+        if self.on_packet is not None:
+            self.on_packet(conn, p)
+        idle = self._idle
+        idle.pop(key, None)
+        idle[key] = p.ts
+        self._count += 1
+        if not self._count & SWEEP_EVERY:
+            self.sweep(p.ts)
+
+    def _retire(self, conn: Connection) -> None:
+        release(conn)  # memory follows the open connections
+        if self.sink is not None:
+            self.sink(conn)
+        else:
+            self.done.append(conn)
+
+    def sweep(self, now: float) -> None:
+        """Retire the connections that are done and idle for ``linger`` seconds of capture time:
+        both ends finished once what was in flight has arrived (worked out on a copy, so that
+        a connection that is not done goes on exactly as before)."""
+        stale = []
+        for key, ts in self._idle.items():
+            if now - ts < self.linger:
+                break
+            stale.append(key)
+        for key in stale:
+            del self._idle[key]
+            conn = self.active[key]
+            twin = self.copy(conn)
+            self._flush(twin)
+            if twin.finished(self.roles):
+                del self.active[key]
+                self._retire(twin)
+            else:
+                release(twin)
+                self._idle[key] = now - self.linger  # looked at again a linger later, at the earliest
 
     def row(self, r: tuple[Any, ...]) -> None:
         """One packet as TcpPacket's fields, in order."""
@@ -290,6 +424,7 @@ class Engine:
             twin = self.copy(conn)
             self._flush(twin)
             views.append(View(twin.to_dict(), twin.unconfirmed, settled))
+            release(twin)
         return sorted(views, key=lambda v: int(v.summary["id"]))
 
     @staticmethod
@@ -308,13 +443,14 @@ class Engine:
                                    findings=list(conn.findings), packets=list(conn.packets))
 
     def finish(self) -> list[Connection]:
-        for conn in self.active.values():
+        """The end of the capture: every open connection is flushed and retired (to the sink,
+        in order of id, when there is one); the connections kept, in order of id."""
+        for conn in sorted(self.active.values(), key=lambda c: c.id):
             self._flush(conn)
-        out = self.done + list(self.active.values())
-        for conn in out:  # the shadows are done with: keep the summary only
-            conn.orig.ep = conn.resp.ep = None
+            self._retire(conn)
         self.active.clear()
-        self.done = []
+        self._idle.clear()
+        out, self.done = self.done, []
         return sorted(out, key=lambda c: c.id)
 
     # ------------------------------------------------------------ the two halves

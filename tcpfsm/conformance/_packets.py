@@ -25,7 +25,9 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import socket
+import stat
 import struct
 import sys
 import zlib
@@ -62,6 +64,7 @@ class TcpPacket:
     window: int
     length: int
     checksum_ok: bool
+    ip_len: int = 0  # the IP datagram's length as its header declares it (IP + TCP headers + payload); 0: unknown
     options: bytes = b""
 
 
@@ -274,6 +277,16 @@ class Capture:
     def _failed(self, exc: BaseException) -> CaptureError:
         what = f"{self.compression} data" if self.compression else "file"
         return CaptureError(self.name, self.number + 1, f"cannot read the {what} at byte {self.offset}: {_text(exc)}")
+
+    def size(self) -> int | None:
+        """The file's size in bytes when it is a regular uncompressed file; None otherwise."""
+        if self.compression or not self._own:
+            return None
+        try:
+            st = os.fstat(self._file.fileno())
+        except (OSError, ValueError):
+            return None
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def close(self) -> None:
         try:
@@ -580,9 +593,9 @@ def _parse(number: int, ts: float, buf: memoryview, kind: str, counts: Counts) -
         counts.cut += 1
         options = bytes(buf[tcp_off + 20:tcp_off + hlen]) if tcp_off + hlen <= have else b""
         return TcpPacket(number, ts, src_s, sport, dst_s, dport, seq, ack, flags & 0x3F, window,
-                         end - tcp_off - hlen, True, options)
+                         end - tcp_off - hlen, True, end - off, options)
     ok = _checksum_ok(src_b, dst_b, buf[tcp_off:end])
     if not ok:
         counts.bad_checksum += 1
     return TcpPacket(number, ts, src_s, sport, dst_s, dport, seq, ack, flags & 0x3F, window,
-                     end - tcp_off - hlen, ok, bytes(buf[tcp_off + 20:tcp_off + hlen]))
+                     end - tcp_off - hlen, ok, end - off, bytes(buf[tcp_off + 20:tcp_off + hlen]))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -22,12 +23,13 @@ from typing import Any
 
 from tcpfsm.base import Flags
 from tcpfsm.conformance._memo import MemoMonitor
-from tcpfsm.conformance._monitor import Connection, Engine, Finding, View
+from tcpfsm.conformance._monitor import LINGER, Connection, Engine, Finding, View
 from tcpfsm.conformance._packets import Capture, CaptureError, Counts, TcpPacket, _parse, link_kind
 from tcpfsm.spec import Spec, resolve_spec
 
 _FIELDS = ("src", "sport", "dst", "dport", "seq", "ack", "flags", "window", "length")
 _SEQ_SPACE = 1 << 32
+BULK_MIN = 1 << 20  # classic pcap from this size up is parsed in bulk (numpy); smaller, packet by packet
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ class MonitorReport:
     connections: list[ConnectionSummary] = field(default_factory=list)
     error: str | None = None  # the capture was damaged here (or the run interrupted); results are partial
     interrupted: bool = False  # Ctrl-C or SIGTERM: the results are partial, the verdict inconclusive
+    memo: dict[str, int] = field(default_factory=dict)  # the memo trie's hits and misses (packets)
+    streamed: int = 0  # connections handed to on_finished as they ended (not in ``connections``)
+    streamed_findings: int = 0  # their findings
 
     @property
     def exit_code(self) -> int:
@@ -108,7 +113,7 @@ class MonitorReport:
             return 3
         if self.error:
             return 2
-        return 1 if any(c.findings for c in self.connections) else 0
+        return 1 if self.streamed_findings or any(c.findings for c in self.connections) else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "profile": self.profile, "packets": self.packets.to_dict(),
@@ -128,23 +133,54 @@ class Monitor:
 
     ``keep_packets`` keeps each connection's packets (for a sequence chart); ``connection=N``
     keeps those of connection N only (memory and speed as without); ``fast=False`` turns off
-    the memo of connections that behave alike (same answers, found the long way).
+    the memo of connections that behave alike (same answers, found the long way), and so does
+    ``trie=False`` while keeping the memo's bookkeeping (the benchmark's "no memo").
+
+    A connection whose ends are both done (CLOSED or TIME-WAIT once what was in flight has
+    arrived) and that has been idle for ``linger`` seconds of capture time (default 5, Zeek's
+    ``tcp_close_delay``) is finished: it goes to ``on_finished(summary)`` when that is given
+    (and is then not kept, so memory follows the open connections), else to the report. A
+    later packet of its 4-tuple starts a new connection. ``on_packet(connection, packet)`` is
+    called after each packet with the plain engine's record (it turns the memo off).
     """
 
     def __init__(self, spec: Spec | str | Path | None = None, *, profile: str | None = None,
-                 keep_packets: bool = False, fast: bool = True, connection: int | None = None) -> None:
+                 keep_packets: bool = False, fast: bool = True, connection: int | None = None,
+                 trie: bool = True, on_finished: Callable[[ConnectionSummary], None] | None = None,
+                 linger: float = LINGER, on_packet: Callable[[Connection, TcpPacket], None] | None = None) -> None:
         if isinstance(spec, str | Path):
             self.spec = resolve_spec(file=spec, profile=profile)
         else:
             self.spec = resolve_spec(spec, profile=profile)
         self.counts = Counts()
-        self._engine: MemoMonitor | Engine = (MemoMonitor(self.spec) if fast and not keep_packets
-                                              else Engine(self.spec, keep_packets=keep_packets))
+        self._on_finished = on_finished
+        self._engine: MemoMonitor | Engine
+        if fast and not keep_packets and on_packet is None:
+            self._engine = MemoMonitor(self.spec, trie=trie, linger=linger,
+                                       sink=None if on_finished is None else self._memo_done)
+        else:
+            self._engine = Engine(self.spec, keep_packets=keep_packets, linger=linger,
+                                  sink=None if on_finished is None else self._plain_done, on_packet=on_packet)
         self._over = False
         # connection=N: its packets (as rows) are kept as they pass; its record is rebuilt at the end
         self._wanted = None if keep_packets else connection
         self._kept: list[tuple[Any, ...]] = []
         self._row: Callable[[tuple[Any, ...]], None] = self._engine.row if self._wanted is None else self._tap
+
+    def _memo_done(self, summary: dict[str, Any]) -> None:
+        assert self._on_finished is not None
+        self._on_finished(ConnectionSummary(summary))
+
+    def _plain_done(self, conn: Connection) -> None:
+        assert self._on_finished is not None
+        self._on_finished(ConnectionSummary(conn.to_dict(), conn))
+
+    @property
+    def memo(self) -> dict[str, int]:
+        """How the memo trie did: packets it answered (``hits``) and ones worked out by the
+        shadow endpoints (``misses``); both 0 without it."""
+        e = self._engine
+        return {"hits": e.hits, "misses": e.misses} if isinstance(e, MemoMonitor) else {"hits": 0, "misses": 0}
 
     @property
     def profile(self) -> str:
@@ -200,6 +236,25 @@ class Monitor:
             counts.bad_checksum += 1
         self._row(row)
 
+    def _only(self, keep: Callable[[str, int, str, int], bool]) -> None:
+        """Only the packets ``keep(src, sport, dst, dport)`` is true of reach the engine (the
+        others are still read, counted and numbered as in the whole capture)."""
+        inner = self._row
+
+        def row(r: tuple[Any, ...]) -> None:
+            if keep(r[2], r[3], r[4], r[5]):
+                inner(r)
+
+        self._row = row
+        eng = self._engine
+        whole = eng.packet
+
+        def packet(p: TcpPacket) -> None:
+            if keep(p.src, p.sport, p.dst, p.dport):
+                whole(p)
+
+        eng.packet = packet  # type: ignore[method-assign]
+
     def _tap(self, row: tuple[Any, ...]) -> None:
         """The engine takes the packet; a packet of the wanted connection is kept as well."""
         engine = self._engine
@@ -252,11 +307,14 @@ class Monitor:
 
     # ------------------------------------------------------------ for monitor(path)
     def _feed_pcap_bulk(self, capture: Capture) -> bool:
-        """Classic pcap parsed in bulk (numpy), straight into the memo's hot path; False (nothing
+        """Classic pcap parsed in bulk (numpy), straight into the engine's hot path; False (nothing
         read) when the capture is not classic pcap or this monitor cannot take rows numbered by
         the file."""
-        if self.counts.read or not isinstance(self._engine, MemoMonitor) or capture.kind != "pcap":
+        if self.counts.read or self._wanted is not None or capture.kind != "pcap":
             return False
+        size = capture.size()
+        if size is not None and size < BULK_MIN:
+            return False  # a small file: numpy's import would cost more than it saves
         try:
             from tcpfsm.conformance._vectorparse import feed_tcp_bulk  # numpy: only here
         except ImportError:  # without numpy (the capture extra): packet by packet, same answers
@@ -292,7 +350,7 @@ def _row(packet: Any, number: int, ts: float | None) -> tuple[Any, ...]:
     """TcpPacket's fields, in order, from a parsed header of any of the kinds feed() takes."""
     if isinstance(packet, TcpPacket):
         return (number, packet.ts if ts is None else float(ts), packet.src, packet.sport, packet.dst, packet.dport,
-                packet.seq, packet.ack, packet.flags, packet.window, packet.length, packet.checksum_ok)
+                packet.seq, packet.ack, packet.flags, packet.window, packet.length, packet.checksum_ok, packet.ip_len)
     get: Callable[[str], Any]
     has: Callable[[str], bool]
     if isinstance(packet, Mapping):
@@ -312,12 +370,16 @@ def _row(packet: Any, number: int, ts: float | None) -> tuple[Any, ...]:
     if ts is None:
         ts = float(get("ts")) if has("ts") and get("ts") is not None else 0.0
     ok = bool(get("checksum_ok")) if has("checksum_ok") else True
+    ip_len = int(get("ip_len") or 0) if has("ip_len") else 0
     return (number, float(ts), str(get("src")), ports[0], str(get("dst")), ports[1], int(get("seq")) % _SEQ_SPACE,
-            int(get("ack")) % _SEQ_SPACE, bits & 0x3F, window, length, ok)
+            int(get("ack")) % _SEQ_SPACE, bits & 0x3F, window, length, ok, ip_len)
 
 
 def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None = None,
-            keep_packets: bool = False, fast: bool = True, connection: int | None = None) -> MonitorReport:
+            keep_packets: bool = False, fast: bool = True, connection: int | None = None,
+            trie: bool = True, on_finished: Callable[[ConnectionSummary], None] | None = None,
+            shard: tuple[int, int] | None = None, keep: Callable[[str, int, str, int], bool] | None = None,
+            on_packet: Callable[[Connection, TcpPacket], None] | None = None) -> MonitorReport:
     """Both endpoints' RFC states for every TCP connection of a pcap/pcapng capture.
 
     A loop over one :class:`Monitor`: every record of the file is fed to it, then the end of
@@ -328,8 +390,32 @@ def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None =
     packets, ``connection=N`` only those of connection N (for a per-connection view). A
     damaged capture gives the results up to the damage and ``error``; an interrupt (Ctrl-C,
     or SIGTERM where the CLI turns it into one) gives them up to there and ``interrupted``.
+
+    ``trie=False`` keeps the bulk reader but works every packet out the long way.
+    ``on_finished(summary)`` takes each connection as it ends (idle and done, see
+    :data:`LINGER`, or at the end of the capture); those are then not kept in the report, so
+    memory follows the open connections. ``shard=(i, n)`` monitors only the connections whose
+    4-tuple falls in shard ``i`` of ``n`` (:func:`shard_of`), for ``tcpfsm monitor --jobs``;
+    ``keep(src, sport, dst, dport)`` monitors only the packets it is true of (``--host``,
+    ``--port``); the others are read and counted. ``on_packet(connection, packet)`` is called
+    after each packet with the plain engine's record of its connection (``--packets``).
     """
-    mon = Monitor(spec, profile=profile, keep_packets=keep_packets, fast=fast, connection=connection)
+    sink = None
+    if on_finished is not None:
+        user = on_finished
+
+        def sink(c: ConnectionSummary) -> None:
+            report.streamed += 1
+            report.streamed_findings += len(c.findings)
+            user(c)
+
+    mon = Monitor(spec, profile=profile, keep_packets=keep_packets, fast=fast, connection=connection,
+                  trie=trie, on_finished=sink, on_packet=on_packet)
+    if shard is not None:
+        index, count = shard
+        mon._only(lambda a, ap, b, bp: shard_of(a, ap, b, bp, count) == index)
+    if keep is not None:
+        mon._only(keep)
     report = MonitorReport(str(path), mon.profile, mon.counts)
     gc_was = gc.isenabled()
     gc.disable()  # millions of short-lived objects, few cycles: the collector only costs time
@@ -350,4 +436,20 @@ def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None =
         if gc_was:
             gc.enable()
     report.connections = mon._finish()
+    report.memo = mon.memo
     return report
+
+
+_CRC: dict[str, int] = {}
+
+
+def shard_of(src: str, sport: int, dst: str, dport: int, n: int) -> int:
+    """The shard (0..n-1) of a packet's connection: the same for both directions and in every
+    process (no salted ``hash``)."""
+    a = _CRC.get(src)
+    if a is None:
+        a = _CRC[src] = zlib.crc32(src.encode())
+    b = _CRC.get(dst)
+    if b is None:
+        b = _CRC[dst] = zlib.crc32(dst.encode())
+    return ((a ^ b) + (sport ^ dport) * 40503) % n

@@ -31,7 +31,7 @@ def _be32(b: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return out
 
 
-CHUNK = 8 << 20  # bytes read at a time: memory follows the open connections, not the file
+CHUNK = 2 << 20  # bytes read at a time: memory follows the open connections, not the file
 # zeros after a chunk, so that every header field is gathered in range even for a record of
 # 0-3 bytes at the end: the link header (at most 20 bytes), IPv4 (at most 60) and TCP's first 20
 _PAD = 128
@@ -187,6 +187,7 @@ def _records(raw: bytes, offs: list[int], lens: list[int], number: int, order: s
             "seq": _be32(b, t + 4).tolist(), "ack": _be32(b, t + 8).tolist(),
             "flags": (b[t + 13] & 0x3F).astype(np.int64).tolist(), "window": _be16(b, t + 14).tolist(),
             "length": (e - t - hlen[idx]).tolist(),  # the IP header's count, also when the capture is cut
+            "ip_len": (e - ipi).tolist(),
         }
         # TCP checksum: the segment's 16-bit words plus the pseudo-header, folded
         even = np.concatenate([b[0::2], np.zeros(1, np.uint8)])
@@ -220,7 +221,7 @@ def _records(raw: bytes, offs: list[int], lens: list[int], number: int, order: s
     dsts = [addr(v) for v in fields.get("dst", [])]
     rows = iter(zip(srcs, fields.get("sport", []), dsts, fields.get("dport", []), fields.get("seq", []),
                     fields.get("ack", []), fields.get("flags", []), fields.get("window", []),
-                    fields.get("length", []), checks, strict=True))
+                    fields.get("length", []), checks, fields.get("ip_len", []), strict=True))
     mv = memoryview(raw)
     add = out.append
     counts.read += count
@@ -233,6 +234,6 @@ def _records(raw: bytes, offs: list[int], lens: list[int], number: int, order: s
         if maybe is None:
             continue
         add((maybe.number, maybe.ts, maybe.src, maybe.sport, maybe.dst, maybe.dport, maybe.seq, maybe.ack,
-             maybe.flags, maybe.window, maybe.length, maybe.checksum_ok) if as_tuples else maybe)
+             maybe.flags, maybe.window, maybe.length, maybe.checksum_ok, maybe.ip_len) if as_tuples else maybe)
     counts.tcp += len(out)
     return out
