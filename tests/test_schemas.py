@@ -35,12 +35,17 @@ OUTPUT_SCHEMAS = {
     "check": "check.schema.json",
     "replay": "replay.schema.json",
     "monitor": "monitor.schema.json",
+    "walk": "walk.schema.json",
+    "explain": "explain.schema.json",  # validated in tests/test_incarnations.py (a slow run)
+    "glossary": "glossary.schema.json",
 }
 # --json outputs without a schema yet (move each to OUTPUT_SCHEMAS, with a test, once it has one)
 WITHOUT_SCHEMA = {"spec vocabulary"}
 # the schemas of inputs: spec files and profiles, event traces
 INPUT_SCHEMAS = {"spec.schema.json", "trace.schema.json"}
-SHIPPED = set(OUTPUT_SCHEMAS.values()) | INPUT_SCHEMAS
+# what `tcpfsm export json` writes (validated in tests/test_export_machine.py)
+EXPORT_SCHEMAS = {"machine.schema.json"}
+SHIPPED = set(OUTPUT_SCHEMAS.values()) | INPUT_SCHEMAS | EXPORT_SCHEMAS
 
 
 @cache
@@ -193,6 +198,9 @@ CHECKS = [
     (["--max-states", "10"], 3, {"I1": "inconclusive"}),
     (["--property", "eventually_closed", "--max-states", "10"], 3, {"eventually_closed": "inconclusive"}),
     (["--engine", "plain", "--model", "reference", "--max-depth", "3"], 3, {"I1": "inconclusive"}),
+    # incarnations: every step and segment carries them (RFC 9293 closes TIME-WAIT on an RST, A2)
+    (["--reopen", "1", "--reopen-iss", "clock", "--property", "no_time_wait_assassination"], 1,
+     {"no_time_wait_assassination": "violated"}),
 ]
 
 
@@ -205,6 +213,13 @@ def test_check(args: list[str], exit_code: int, verdicts: dict[str, str], capsys
     for p in data["properties"]:
         if p["verdict"] == "violated" and p["kind"] != "reach":
             assert p["counterexample"] is not None, p
+
+
+def test_glossary(capsys: pytest.CaptureFixture[str]) -> None:
+    _, data = run(["glossary", "--json"], capsys, "glossary.schema.json")
+    assert {"ISN", "MSL", "TIME-WAIT"} <= {t["term"] for t in data["terms"]}
+    _, one = run(["glossary", "MSL", "--json"], capsys, "glossary.schema.json")
+    assert one["terms"] and all("MSL" in (t["term"], *t["also"]) or "MSL" in t["term"] for t in one["terms"])
 
 
 def test_check_schema_ties_verdicts_to_their_paths(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,8 +12,8 @@ from tcpfsm.base._resources import specs_dir
 from tcpfsm.checker._driver import Search, Stats
 from tcpfsm.checker._fast import Unsupported, VectorExpander
 from tcpfsm.checker._liveness import check_leads_to
-from tcpfsm.checker._local import MAX_DATA, projection_for
-from tcpfsm.checker._moves import STANDARD_EVENTS, Channel, MoveTable
+from tcpfsm.checker._local import MAX_DATA, MAX_REOPEN, incarnation_name, projection_for
+from tcpfsm.checker._moves import REOPEN_CHOICES, STANDARD_EVENTS, Channel, MoveTable
 from tcpfsm.checker._search import Config, PlainExpander, System
 from tcpfsm.spec import Spec, load_spec, resolve_spec
 from tcpfsm.spec._properties import AnyProperty, LeadsTo, PropertyFile, Reach, load_properties
@@ -32,10 +32,14 @@ class TraceStep:
     ba: tuple[str, ...]
     history: dict[str, str]
     transitions: tuple[str, ...] = ()
+    # with incarnations (reopen): the ghost incarnation of A, B and of each segment in flight (0: a
+    # listener not bound to a SYN yet)
+    incarnations: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"event": self.event, "A": self.a, "B": self.b, "AB": list(self.ab), "BA": list(self.ba),
-                "history": self.history, "transitions": list(self.transitions)}
+                "history": self.history, "transitions": list(self.transitions)} | (
+                    {"incarnations": self.incarnations} if self.incarnations else {})
 
 
 @dataclass
@@ -83,6 +87,11 @@ class Report:
     engine: str = "plain"
     left_out: list[LeftOut] = field(default_factory=list)
     data: int = 0  # SEND calls of one byte each user could make
+    reopen: int = 0  # opens of the same 4-tuple after the first each user could make
+    # the search that made it (exports and coverage read its system and levels); not serialised
+    search: Search | None = field(default=None, repr=False, compare=False)
+    # more JSON keys an engine or the coverage adds (e.g. "spin": compile time, pan flags; "coverage")
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def exit_code(self) -> int:
@@ -99,13 +108,13 @@ class Report:
             "channel": {"capacity": self.channel.capacity, "lossy": self.channel.lossy,
                         "duplicating": self.channel.duplicating, "reordering": self.channel.reordering,
                         "when_full": self.channel.when_full},
-            "retransmissions": self.retransmissions,
+            "retransmissions": self.retransmissions, "data": self.data, "reopen": self.reopen,
             "states": s.states, "transitions": s.transitions, "depth": s.depth, "complete": s.complete,
             "stopped": s.stopped or None, "seconds": round(s.seconds, 4), "states_per_second": round(s.rate),
             "peak_mib": round(s.peak_mib, 1), "local_states": s.local_states, "segments": s.segments,
             "initial": self.initial.to_dict() if self.initial else None,
             "properties": [v.to_dict() for v in self.verdicts],
-        } | ({"left_out": [x.to_dict() for x in self.left_out]} if self.left_out else {})
+        } | ({"left_out": [x.to_dict() for x in self.left_out]} if self.left_out else {}) | self.extra
 
 
 def _resolve(model: str | None, spec: Spec, props: PropertyFile) -> tuple[str, Spec, dict[str, str], tuple[str, ...]]:
@@ -171,7 +180,8 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
           properties: list[str] | None = None, max_states: int | None = None, max_depth: int | None = None,
           timeout: float | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
           engine: str = "auto", b_opens: str | None = None,
-          properties_file: str | Path | None = None, data: int = 0) -> Report:
+          properties_file: str | Path | None = None, data: int = 0, reopen: int = 0,
+          reopen_iss: tuple[str, ...] = ("clock", "wrap"), memory: int | None = None) -> Report:
     """Explore every interleaving and check the properties; see ``specs/properties.yaml``.
 
     The spec is chosen as everywhere (:func:`tcpfsm.spec.resolve_spec`): ``spec``, a
@@ -181,6 +191,12 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     (``Report.left_out`` says why); asked for by name, they are a SpecError.
     ``data`` N > 0: each endpoint's user may SEND one byte, at most N times (the DATA move),
     so that data, FINs and their reordering are explored (the RFC specs only).
+    ``reopen`` N > 0: after a connection ends, each user may open the same 4-tuple again, up to N
+    times (incarnations, with ghost incarnation numbers on segments and endpoints, and a 2MSL timer
+    that fires only once the network is empty; the RFC specs, A active and B passive, plain engine);
+    ``reopen_iss``: the ISS a reopen may choose, ``clock`` (beyond the old numbers) and/or ``wrap``
+    (the old ISS again, only after an orderly close).
+    ``memory`` MiB: the search stops once the process's peak RSS passes it (verdicts: inconclusive).
     """
     chosen_spec = resolve_spec(spec, file=spec_file, profile=profile)
     props = load_properties(properties_file)
@@ -195,9 +211,21 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
         raise SpecError([Problem(the_spec.file, 0, f"data={data}: the model {name} abstracts sequence numbers "
                                  "away (its control projection), so its users cannot send data",
                                  "check data on an RFC spec (--spec, --profile) or leave data at 0")])
+    if reopen and projection_for(the_spec) == "control":
+        raise SpecError([Problem(the_spec.file, 0, f"reopen={reopen}: the model {name} abstracts sequence numbers "
+                                 "away, so its incarnations cannot differ", "reopen an RFC spec (--spec, --profile)")])
+    if not 0 <= reopen <= MAX_REOPEN:
+        raise SpecError([Problem(props.file, 0, f"reopen={reopen}: out of range", f"0 to {MAX_REOPEN}")])
+    if reopen and (b_opens == "active" or opening.get("A") != "open_active"):
+        raise SpecError([Problem(props.file, 0, "reopen: incarnations are modelled for an active A and a passive B",
+                                 "leave --b-opens at passive")])
+    if not reopen_iss or set(reopen_iss) - set(REOPEN_CHOICES.values()):
+        raise SpecError([Problem(props.file, 0, f"reopen_iss={reopen_iss!r}",
+                                 f"one or more of {', '.join(REOPEN_CHOICES.values())}")])
     if not 0 <= data <= MAX_DATA:
         raise SpecError([Problem(props.file, 0, f"data={data}: out of range", f"0 to {MAX_DATA} bytes per endpoint")])
-    chosen, left_out = _choose(props, the_spec, wanted, bool(properties), MoveTable.build(the_spec, channel, data))
+    chosen, left_out = _choose(props, the_spec, wanted, bool(properties),
+                               MoveTable.build(the_spec, channel, data, reopen, tuple(reopen_iss)))
     hist_names: list[str] = []
     for p in chosen:
         hist_names += [h for h in p.history if h not in hist_names]
@@ -206,7 +234,7 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     if b_opens is not None:  # e.g. both active: a simultaneous open
         opening = dict(opening, B="open_active" if b_opens == "active" else "open_passive")
     cfg = Config(the_spec, channel, retransmissions, opening, tuple(props.histories[h] for h in hist_names),
-                 max_states, max_depth, timeout, progress, data)
+                 max_states, max_depth, timeout, progress, data, reopen, tuple(reopen_iss))
     system = System(cfg)
     search: Search | None = None
     needs_graph = any(isinstance(p, LeadsTo) for p in chosen)
@@ -222,16 +250,20 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     if search is None:
         search = Search(PlainExpander(system), chosen)
     try:
+        search.memory_mib = memory  # MiB of peak RSS: a bound (inconclusive)
         stats = search.run(keep_graph=needs_graph)
     except Unsupported as exc:  # the lazy tables outgrew the vector layout mid-run
         if engine == "vector":
             raise SpecError([Problem(props.file, 0, f"--engine vector: {exc}", "use --engine plain")]) from None
         system = System(cfg)
         search = Search(PlainExpander(system), chosen)
+        search.memory_mib = memory  # MiB of peak RSS: a bound (inconclusive)
         stats = search.run(keep_graph=needs_graph)
     report = Report(name, the_spec, channel, retransmissions, stats,
-                    initial=_trace_step(system, "initial", search.initial), left_out=left_out, data=data)
+                    initial=_trace_step(system, "initial", search.initial), left_out=left_out, data=data,
+                    reopen=reopen)
     report.engine = "vector" if isinstance(search.expander, VectorExpander) else "plain"
+    report.search = search
     for p in chosen:
         report.verdicts.append(_verdict(p, search, stats))
     return report
@@ -244,8 +276,13 @@ def _trace_step(system: System, label: str, state: int, transitions: tuple[str, 
     def fmt(sid: int) -> str:
         return str(segs[sid].flags) if system.lm.control else str(segs[sid])
 
+    ghosts: dict[str, Any] = {}
+    if system.cfg.reopen:
+        inc, env, nm = system.lm.segment_inc, system.lm.env, incarnation_name
+        ghosts = {"A": nm(env(d.la).own), "B": nm(env(d.lb).own), "AB": [nm(inc[x]) for x in d.ab],
+                  "BA": [nm(inc[x]) for x in d.ba], "peers": {"A": nm(env(d.la).peer), "B": nm(env(d.lb).peer)}}
     return TraceStep(label, name(d.la), name(d.lb), tuple(fmt(x) for x in d.ab), tuple(fmt(x) for x in d.ba),
-                     system.history_values(d.h), transitions)
+                     system.history_values(d.h), transitions, ghosts)
 
 
 def trace_of(search: Search, path: list[tuple[str, int]]) -> list[TraceStep]:

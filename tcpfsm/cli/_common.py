@@ -83,7 +83,7 @@ def chart_path(ctx: click.Context, param: click.Parameter, value: str | None) ->
     """A click callback: a chart file's suffix is checked when the command starts, not after its work."""
     if value is not None:
         try:
-            chart_suffix(value, also=("json",) if param.name == "trace_out" else ())
+            chart_suffix(value, also=("json", "pcap", "pcapng") if param.name == "trace_out" else ())
         except click.UsageError as exc:
             raise click.BadParameter(exc.message, ctx=ctx, param=param) from None
     return value

@@ -37,6 +37,11 @@ _COMMANDS = {
     "monitor": ("tcpfsm.cli._conformance", "monitor_cmd"),
     "samples": ("tcpfsm.cli._conformance", "samples_cmd"),
     "simulate": ("tcpfsm.cli._simulate", "simulate"),
+    "explain": ("tcpfsm.cli._explain", "explain_cmd"),
+    "export": ("tcpfsm.cli._export", "export_cmd"),
+    "walk": ("tcpfsm.cli._walk", "walk_cmd"),
+    "glossary": ("tcpfsm.cli._learn", "glossary_cmd"),
+    "explore": ("tcpfsm.cli._learn", "explore_cmd"),
 }
 
 

@@ -14,6 +14,7 @@ import graphviz
 
 from tcpfsm.base._errors import TcpFsmError
 from tcpfsm.base._resources import checkout_dir
+from tcpfsm.render._encapsulation import walk_encapsulation_dot
 from tcpfsm.render._sequence import chart_dot
 from tcpfsm.render._state import diff_dot, to_dot, to_mermaid
 from tcpfsm.render._trace import scenario_chart
@@ -22,6 +23,7 @@ from tcpfsm.spec import Spec, available_profiles, load_scenarios, load_spec
 
 # The seed note's scenarios, drawn as sequence charts.
 CHART_SCENARIOS = ("handshake", "close", "simultaneous-open", "simultaneous-close", "time-wait-retransmitted-fin")
+TIMED_CHARTS = ("close", "time-wait-retransmitted-fin")  # with a time axis: the 2MSL wait, the RTO
 RENDERED = ("svg", "png")
 
 
@@ -61,7 +63,8 @@ def catalogue(specs: Path | None = None) -> list[Diagram]:
     scenarios = load_scenarios(folder / "scenarios.yaml" if folder else None)
     for name in CHART_SCENARIOS:
         run = run_scenario(scenarios[name], default)
-        out.append(Diagram(f"seq-{name}", chart_dot(scenario_chart(run)), "dot"))
+        out.append(Diagram(f"seq-{name}", chart_dot(scenario_chart(run, timed=name in TIMED_CHARTS)), "dot"))
+    out.append(Diagram("encapsulation", walk_encapsulation_dot(default), "dot"))  # the seed's walk, one frame
     return out
 
 
