@@ -249,6 +249,8 @@ def tcpfsm_rung(engine: str, rung: str, budget: float) -> dict[str, float]:
     except ValueError:
         last = (out.strip().splitlines() or ["no output"])[-1]
         raise Skipped(f"exit {code}: {last.strip()[:200]}") from None
+    if not data["complete"]:  # a bound or the encoding stopped it: no figure to compare
+        raise Skipped(f"inconclusive after {data['states']:,} states in {data['seconds']:.1f} s: {data['stopped']}")
     return {"states": data["states"], "transitions": data["transitions"], "wall": wall, "search": data["seconds"],
             "peak": peak}
 

@@ -333,3 +333,13 @@ def test_state_and_time_bounds_in_both_engines(engine: str) -> None:
     report = check(model="reference", capacity=3, retransmissions=2, lossy=True, engine=engine, timeout=0.0,
                    properties=["I2"])
     assert report.stats.stopped == "time bound 0 s" and report.verdicts[0].verdict == "inconclusive"
+
+
+@pytest.mark.slow
+def test_an_outgrown_encoding_is_inconclusive_naming_the_limit() -> None:
+    """lossy + dup + reorder at -k 2: every duplicated old SYN that reaches a listener is a new
+    connection, so the segments outgrow the plain engine's 8-bit ids: the search stops there as at
+    a bound (exit 3 when nothing was found), never an internal error (issue 9)."""
+    report = check(lossy=True, duplicating=True, reordering=True, properties=["I1"])
+    assert not report.stats.complete and "encoding limit" in report.stats.stopped
+    assert report.verdicts[0].verdict == "inconclusive" and report.exit_code == 3

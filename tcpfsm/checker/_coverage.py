@@ -110,7 +110,7 @@ def coverage(search: Search) -> Coverage:
             elif mv.kind == DATA:
                 take(lm.data(me), out_len)
             elif mv.kind == REOPEN:
-                take(lm.reopen(me, mv.arg), out_len)
+                take(lm.reopen(me, mv.arg, who), out_len)
             else:
                 if (system.count_rtx and mv.retries and rx >= R) or (mv.arg in outlasting and busy):
                     continue

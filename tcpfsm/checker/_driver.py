@@ -178,6 +178,8 @@ class Search:
             stats.complete = not stats.stopped
         except KeyboardInterrupt:
             stats.stopped, stats.complete = "interrupted (Ctrl-C)", False
+        except OverflowError as exc:  # the model outgrew the state encoding: a bound like any other
+            stats.stopped, stats.complete = f"encoding limit: {exc}", False
         finally:
             if gc_was:
                 gc.enable()

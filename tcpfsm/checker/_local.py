@@ -92,7 +92,7 @@ class Env(NamedTuple):
     own: int = 0
     peer: int = 0
     iss: int = 0
-    orderly: bool = False  # in CLOSED: the connection ended in order (no RST, ABORT or give-up)
+    orderly: bool = False  # in CLOSED: the connection ended in order (both FINs, no RST, ABORT or give-up)
     clean: bool = False    # this incarnation was opened after the previous one ended in order
 
 
@@ -346,10 +346,13 @@ class LocalModel:
             ep, was = self._begin(lid)
             before = ep.state_name
             synced = (ep.tcb.syn_received, ep.tcb.irs)
+            fins = (ep.tcb.fin_sent, ep.tcb.fin_received)
             sent = ep.receive(self.segments[sid])
             took_syn = bool(ep.tcb.syn_received) and synced != (ep.tcb.syn_received, ep.tcb.irs)
-            rst = Flags.RST
-            orderly = not self.segments[sid].has(rst) and not any(x.has(rst) for x in sent)
+            seg, rst = self.segments[sid], Flags.RST
+            # in order: both FINs exchanged (the peer's taken before, or on this segment), no RST
+            orderly = fins[0] and (fins[1] or seg.has(Flags.FIN)) and not seg.has(rst) and not any(
+                x.has(rst) for x in sent)
             res = self._memo[key] = self._result(ep, sent, before, was, synced_by=sid if took_syn else 0,
                                                  orderly=orderly, renewing=bool(synced[0]))
         assert res is not None
@@ -409,9 +412,11 @@ class LocalModel:
                 snap = ep.snapshot()
                 ep.restore(snap.replace(timers=tuple(sorted({*snap.timers, (timer, 0.0)}))))
             if timer in ep.armed_timers:
-                # an ordinary expiry (TIME-WAIT's 2MSL) ends a connection in order; a timer armed
-                # while data is unacknowledged (retransmission, user timeout) gives it up
-                orderly = self.spec.timer_def(timer).armed != "while_unacknowledged"
+                # an expiry after both FINs (TIME-WAIT's 2MSL) ends a connection in order; a timer
+                # armed while data is unacknowledged (retransmission, user timeout) gives it up, and
+                # one before the peer's FIN (Linux's FIN-WAIT-2 timer) leaves its end unfinished
+                orderly = (ep.tcb.fin_sent and ep.tcb.fin_received
+                           and self.spec.timer_def(timer).armed != "while_unacknowledged")
                 res = self._result(ep, ep.timeout(timer), state, was, orderly=orderly)
         self._memo[key] = res
         return res

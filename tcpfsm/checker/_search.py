@@ -71,6 +71,7 @@ class System:
             raise OverflowError(f"R={self.R}: at most {self.layout.max_retry} retransmissions fit the encoding")
         self._hist_of = {who: tuple((i, hv) for i, hv in enumerate(self.hist) if hv.of == who) for who in "AB"}
         self._endpoint_moves = {who: self.moves.of(who) for who in "AB"}
+        self.overflowed = False  # the layout was outgrown: the search stopped (inconclusive)
 
     def use_layout(self, layout: Layout) -> None:
         """Switch to another layout before the search starts (the vector engine's tight one)."""
@@ -78,16 +79,25 @@ class System:
 
     # ------------------------------------------------------------ decoding
     def _sync_segments(self) -> None:
+        """Record the control bits of new segments; OverflowError (once: the search stops there, as
+        at a bound) when the interned segments or local states outgrow the layout."""
         segs = self.lm.segments
-        if len(segs) > len(self.seg_bits):
-            if len(segs) - 1 > self.layout.max_segment:
-                raise OverflowError(f"more than {self.layout.max_segment} distinct segments; the model is too "
-                                    "large for this encoding")
-            while len(self.seg_bits) < len(segs):
-                self.seg_bits.append(segs[len(self.seg_bits)].bits)
+        while len(self.seg_bits) < len(segs):
+            self.seg_bits.append(segs[len(self.seg_bits)].bits)
+        if self.overflowed:
+            return
+        if len(segs) - 1 > self.layout.max_segment:
+            self.overflowed = True
+            raise OverflowError(f"more than {self.layout.max_segment} distinct segments (-k, -r and the channel "
+                                "kinds bound them; use smaller ones)")
         if len(self.lm.locals) - 1 > self.layout.max_local:
-            raise OverflowError(f"more than {self.layout.max_local + 1} local states; the model is too large for "
-                                "this encoding")
+            self.overflowed = True
+            raise OverflowError(f"more than {self.layout.max_local + 1} local states (use smaller bounds)")
+
+    def _fits(self, res: Result) -> bool:
+        """After an overflow (rebuilding a counterexample): only successors the encoding can hold."""
+        L = self.layout
+        return res.local <= L.max_local and all(x <= L.max_segment for x in res.sent)
 
     def decode(self, s: int) -> Decoded:
         return Decoded(*self.layout.unpack(s))
@@ -176,6 +186,8 @@ class System:
                     return
                 sent = sent[: K - len(outq)]
             self._sync_segments()
+            if self.overflowed and not self._fits(res):
+                return
             info = res.info
             nrx = rx + 1 if rtx_inc else (0 if info.source != info.target else rx)
             nh = self.next_history(h, who, event, sid, res) if hist_of[who] else h

@@ -170,7 +170,8 @@ def _job(args: tuple[str, int, int, dict[str, Any]]) -> Any:
               help="table (default); json (one document, schema tcpfsm/schema/monitor.schema.json); jsonl "
                    "(one connection per line as each ends, then the packet counts); csv; zeek (conn.log TSV); "
                    "zeek-json (conn.log as JSON lines).")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json (schema: tcpfsm/schema/monitor.schema.json).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Same as --format json (schema: tcpfsm/schema/monitor.schema.json).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Same as --format jsonl.")
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
 @click.option("--stream", is_flag=True,

@@ -511,8 +511,8 @@ def promela(**options: Any) -> PromelaModel:
     :func:`tcpfsm.checker.check`; ``reopen`` is not exported yet (a SpecError).
     """
     if options.get("reopen"):
-        raise SpecError([Problem("", 0, "the Promela export does not model incarnations (--reopen) yet",
-                                 "export without --reopen")])
+        raise SpecError([Problem("--reopen", 0, "the Promela export (and --engine spin) does not model incarnations "
+                                 "yet", "use tcpfsm's own engine for --reopen, or leave --reopen at 0")])
     options = dict(options, engine=options.get("engine", "auto"))
     report = run_check(**options)
     search = report.search
