@@ -70,7 +70,7 @@ demo: install
 	$(BIN)/tcpfsm simulate close --explain
 	$(BIN)/tcpfsm simulate close --chart out/close-timed.svg --time
 	$(BIN)/tcpfsm glossary TIME-WAIT
-	$(BIN)/tcpfsm explore -o out/site/
+	$(BIN)/tcpfsm explore -o out/site/ --lessons
 	@echo "== the seed's walk: one HTTP GET through the four layers, as a capture =="
 	$(BIN)/tcpfsm walk http-get --pcap out/walk.pcapng --chart out/walk.svg
 	$(BIN)/tcpfsm walk http-get --layers | head -40

@@ -112,3 +112,21 @@ def test_click_a_state_pick_a_profile_step_a_scenario(page: Path, browser, tmp_p
     assert "added: S17b" in changes and "TIME-WAIT" in changes
     d.save_screenshot(str(tmp_path / "profile.png"))
     _png_ok(tmp_path / "profile.png")
+
+
+def test_step_through_the_walk(page: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    """The HTTP GET walk's TCP part is on the page too: the server listens (RFC 9293 §3.10.1,
+    LISTEN), the client's SYN (§3.10.1, SYN-SENT), the server takes it (§3.10.7.2, SYN-RECEIVED)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.get(page.as_uri())
+    Select(d.find_element(By.ID, "scenario")).select_by_value("walk-http-get")
+    step = d.find_element(By.ID, "next")
+    seen = []
+    for _ in range(3):
+        step.click()
+        seen.append(d.find_element(By.TAG_NAME, "body").get_attribute("data-current"))
+    assert seen == ["LISTEN", "SYN-SENT", "SYN-RECEIVED"], seen
+    assert "walk" in d.find_element(By.ID, "scenario").get_attribute("value")

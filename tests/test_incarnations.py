@@ -244,6 +244,14 @@ def test_explain_time_wait_accounts_charts_captures_and_json(tmp_path: Path) -> 
     assert "#A2" in (tmp_path / "time-wait-old-duplicate.svg").read_text()  # the new connection's segments
     data = {"topic": "time-wait", "lessons": [ls.to_dict() | {"chart": str(charts[ls.reason.name])} for ls in lessons]}
     schemas = {n: json.loads(schema_path(n).read_text()) for n in ("explain.schema.json", "check.schema.json")}
+    # and on the explorer page: each counterexample replayed on Endpoints, step by step
+    from tcpfsm.cli._learn import lesson_walkthroughs
+    from tcpfsm.render._explorer import explorer_data
+
+    walks = lesson_walkthroughs(lessons)
+    assert [w.name for w in walks] == ["time-wait-old-duplicate", "time-wait-lost-last-ack", "time-wait-assassination"]
+    page = explorer_data(walks)["scenarios"]
+    assert page["time-wait-assassination"]["steps"][-1]["states"]["A"] == "CLOSED"  # the RST ended TIME-WAIT
     jsonschema.validate(data, schemas["explain.schema.json"])
     for lesson in data["lessons"]:
         for side in ("broken", "fixed"):

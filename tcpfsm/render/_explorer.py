@@ -12,6 +12,8 @@ chart grows row by row.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,24 @@ from tcpfsm.render._catalogue import render
 from tcpfsm.render._narrate import narrate
 from tcpfsm.render._sequence import chart_dot
 from tcpfsm.render._state import action_text, node_id, to_dot
-from tcpfsm.render._trace import scenario_chart
-from tcpfsm.runtime import run_scenario, step_rows
+from tcpfsm.render._trace import chart_from_trace, scenario_chart
+from tcpfsm.runtime import TraceEvent, run_scenario, step_rows
 from tcpfsm.spec import Spec, Transition, available_profiles, load_scenarios, load_spec
 
 DEFAULT = "rfc9293"
+
+
+@dataclass(frozen=True)
+class Walkthrough:
+    """A run to step through beside the shipped scenarios: the walk's TCP part, a lesson's
+    counterexample replayed on Endpoints. ``names``: its endpoints as the page's A and B."""
+
+    name: str
+    title: str
+    trace: list[TraceEvent]
+    spec: Spec
+    rfc: str = ""
+    names: tuple[str, str] = ("A", "B")
 
 
 def _svg(dot: str) -> str:
@@ -73,7 +88,19 @@ def _profile(spec: Spec, base: Spec | None) -> dict[str, Any]:
 def _scenario(name: str, spec: Spec) -> dict[str, Any]:
     sc = load_scenarios()[name]
     run = run_scenario(sc, spec)
-    trace = run.pair.trace
+    return _steps(run.pair.trace, spec, sc.title, _rfc(sc.rfc) if sc.rfc else "",
+                  _svg(chart_dot(scenario_chart(run, timed=True))))
+
+
+def _walkthrough(w: Walkthrough) -> dict[str, Any]:
+    chart = chart_from_trace(w.trace, f"{w.name}: {w.title}", names=w.names, closed=w.spec.initial)
+    return _steps(w.trace, w.spec, w.title, w.rfc, _svg(chart_dot(chart)), w.names)
+
+
+def _steps(trace: list[TraceEvent], spec: Spec, title: str, rfc: str, svg: str,
+           names: tuple[str, str] = ("A", "B")) -> dict[str, Any]:
+    """A run's steps for the page: per table row its narration, states (as A and B) and chart row."""
+    as_ab = {names[0]: "A", names[1]: "B"}
     lines = narrate(trace, spec)
     rows = step_rows(trace)
     chart_rows = []  # the chart's row (one per trace event) of each table row (one per step)
@@ -82,21 +109,23 @@ def _scenario(name: str, spec: Spec) -> dict[str, Any]:
     states = {"A": spec.initial, "B": spec.initial}
     steps = []
     for r, why, chart_row in zip(rows, lines, chart_rows, strict=True):
-        if r["to"] and r["endpoint"]:
-            states[str(r["endpoint"])] = str(r["to"])
-        steps.append({"endpoint": r["endpoint"], "event": r["event"], "segment": r["segment"], "from": r["from"],
+        who = as_ab.get(str(r["endpoint"]), r["endpoint"]) if r["endpoint"] else r["endpoint"]
+        if r["to"] and who:
+            states[str(who)] = str(r["to"])
+        steps.append({"endpoint": who, "event": r["event"], "segment": r["segment"], "from": r["from"],
                       "to": r["to"], "rule": r["transition"], "rfc": _rfc(r["rfc"]) if r["rfc"] else "",
                       "explain": why, "chart_row": chart_row, "states": dict(states)})
-    return {"title": sc.title, "rfc": _rfc(sc.rfc) if sc.rfc else "", "steps": steps,
-            "svg": _svg(chart_dot(scenario_chart(run, timed=True)))}
+    return {"title": title, "rfc": rfc, "steps": steps, "svg": svg}
 
 
-def explorer_data() -> dict[str, Any]:
-    """The page's data: profiles (diagram, states and transitions, changes) and scenarios."""
+def explorer_data(extra: Sequence[Walkthrough] = ()) -> dict[str, Any]:
+    """The page's data: profiles (diagram, states and transitions, changes), the shipped scenarios
+    and the ``extra`` walkthroughs (after them, in the same list)."""
     base = load_spec(profile=DEFAULT)
     profiles = {p: _profile(load_spec(profile=p), None if p == DEFAULT else base) for p in available_profiles()}
-    return {"default": DEFAULT, "profiles": profiles,
-            "scenarios": {name: _scenario(name, base) for name in load_scenarios()}}
+    scenarios = {name: _scenario(name, base) for name in load_scenarios()}
+    scenarios.update({w.name: _walkthrough(w) for w in extra})
+    return {"default": DEFAULT, "profiles": profiles, "scenarios": scenarios}
 
 
 def explorer_html(data: dict[str, Any] | None = None) -> str:
@@ -107,9 +136,9 @@ def explorer_html(data: dict[str, Any] | None = None) -> str:
     return page.replace("/*DATA*/", blob)
 
 
-def write_explorer(outdir: Path) -> Path:
-    """Write ``outdir/index.html``; returns its path."""
+def write_explorer(outdir: Path, extra: Sequence[Walkthrough] = ()) -> Path:
+    """Write ``outdir/index.html`` (with the ``extra`` walkthroughs); returns its path."""
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / "index.html"
-    path.write_text(explorer_html(), encoding="utf-8")
+    path.write_text(explorer_html(explorer_data(extra)), encoding="utf-8")
     return path
