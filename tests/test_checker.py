@@ -343,3 +343,18 @@ def test_an_outgrown_encoding_is_inconclusive_naming_the_limit() -> None:
     report = check(lossy=True, duplicating=True, reordering=True, properties=["I1"])
     assert not report.stats.complete and "encoding limit" in report.stats.stopped
     assert report.verdicts[0].verdict == "inconclusive" and report.exit_code == 3
+
+
+def test_counterexample_tables_name_events_in_words(capsys: pytest.CaptureFixture[str]) -> None:
+    """Tables say what happened (issue 14), with the terse label beside it and alone in --json."""
+    from tcpfsm.checker import MoveTable
+
+    spec = load_spec(profile="rfc9293")
+    moves = MoveTable.build(spec, Channel(capacity=2, lossy=True, duplicating=True, reordering=True), 1, 1)
+    words = {label: moves.describe(label, spec) for m in moves.moves for label in m.labels}
+    assert words["RECV_B"] == "B receives" and words["RECV1_A"] == "A receives (segment 2 in flight)"
+    assert words["LOSE_BA"] == "segment B->A lost" and words["CLOSE_A"] == "A calls CLOSE"
+    assert words["TW_A"] == "A: 2MSL timeout" and words["TIMEOUT_B"] == "B: RTO"  # the spec's event labels
+    assert words["REOPEN_WRAP_B"] == "B opens the 4-tuple again (the old ISS again)"
+    assert main(["check", "--lossy", "--property", "I3", "-q"]) == 1
+    assert "segment B->A lost (LOSE_BA)" in capsys.readouterr().out

@@ -163,6 +163,32 @@ class MoveTable:
         """The move event of a user call (an opening call, not a move, keeps its name)."""
         return next((m.event for m in self.moves if m.kind == CALL and m.arg == call), call)
 
+    def describe(self, label: str, spec: Spec) -> str:
+        """A move label in words, from the spec's own event labels: ``RECV_B`` "B receives",
+        ``LOSE_AB`` "segment A->B lost", ``TW_A`` "A: 2MSL timeout", ``CLOSE_A`` "A calls CLOSE"."""
+        try:
+            move, pos = self.parse(label)
+        except KeyError:
+            return label
+        nth = f" (segment {pos + 1} in flight)" if pos else ""
+        if move.kind == RECV:
+            return f"{move.who} receives{nth}"
+        if move.kind == LOSE:
+            return f"segment {move.channel[0]}->{move.channel[1]} lost{nth}"
+        if move.kind == DUP:
+            return f"network duplicates {move.channel[0]}->{move.channel[1]}'s first segment"
+        if move.kind == DATA:
+            return f"{move.who} sends a byte"
+        if move.kind == REOPEN:
+            how = "ISS from the clock" if move.arg == "clock" else "the old ISS again"
+            return f"{move.who} opens the 4-tuple again ({how})"
+        if move.kind == TIMEOUT:
+            ev = next((e for e in spec.events if e.kind == TIMER and e.timer == move.arg), None)
+            return f"{move.who}: {ev.label if ev is not None and ev.label else move.arg + ' timer'}"
+        ev = next((e for e in spec.events if e.name == move.arg), None)
+        call = "CONNECT (SEND in LISTEN)" if move.arg == SEND_CALL else (ev.label if ev is not None else move.name)
+        return f"{move.who} calls {call}"
+
     def timer_event(self, timer: str) -> str:
         return next((m.event for m in self.moves if m.kind == TIMEOUT and m.arg == timer), timer)
 

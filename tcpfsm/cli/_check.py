@@ -163,14 +163,24 @@ def _check_text(report: Any) -> str:
             continue
         kind = "witness" if v.verdict == "holds" else "counterexample"
         lines.append(f"\n{kind} for {v.name} ({len(v.counterexample)} steps): {v.title}")
-        trows = [_step_row(i, st) for i, st in enumerate(v.counterexample, 1)]
+        words = _event_words(report)
+        trows = [_step_row(i, st, words) for i, st in enumerate(v.counterexample, 1)]
         lines.append(table(trows, ["#", "event", "A", "B", "A->B in flight", "B->A in flight", "rules", "history"]))
         if v.cycle:
             lines.append("  ...then forever around: " + " -> ".join(st.event for st in v.cycle))
     return "\n".join(lines)
 
 
-def _step_row(i: int, st: Any) -> list[str]:
+def _event_words(report: Any) -> Any:
+    """A function from a move label to its words (the terse label stays in --json)."""
+    from tcpfsm.checker import MoveTable
+
+    moves = MoveTable.build(report.spec, report.channel, int(getattr(report, "data", 0) or 0),
+                            int(getattr(report, "reopen", 0) or 0))
+    return lambda label: f"{moves.describe(label, report.spec)} ({label})"
+
+
+def _step_row(i: int, st: Any, words: Any = None) -> list[str]:
     """One row of a counterexample table; with incarnations, each endpoint shows its TCB and the peer
     TCB it is synchronized with (``ESTABLISHED #B2/A2``), each segment its sender's (``SYN seq=100 #A2``)."""
     inc = st.incarnations
@@ -186,7 +196,8 @@ def _step_row(i: int, st: Any) -> list[str]:
             segs = tuple(f"{s} #{n}" for s, n in zip(segs, inc[chan], strict=True))
         return " ".join(segs) or "-"
 
-    return [str(i), st.event, end("A", st.a), end("B", st.b), flight("AB", st.ab), flight("BA", st.ba),
+    event = words(st.event) if words is not None else st.event
+    return [str(i), event, end("A", st.a), end("B", st.b), flight("AB", st.ab), flight("BA", st.ba),
             ",".join(st.transitions), " ".join(f"{k}={x}" for k, x in st.history.items())]
 
 

@@ -51,7 +51,7 @@ def explain_cmd(topic: str, out_dir: str | None, as_json: bool, quiet: bool) -> 
 
 
 def _text(lessons: list[Any], charts: dict[str, Path]) -> str:
-    from tcpfsm.cli._check import _step_row
+    from tcpfsm.cli._check import _event_words, _step_row
 
     out = ["Why TIME-WAIT exists: the model checker's answer. Each user may open the same 4-tuple once more. "
            "A segment's #A2 names the TCB that sent it (A's second); an endpoint's #B2/A2 its own TCB and the "
@@ -66,7 +66,8 @@ def _text(lessons: list[Any], charts: dict[str, Path]) -> str:
                        f"{rep.channel.describe()}) -- {r.command('broken' if rep is ls.broken else 'fixed')}")
         v = ls.counterexample
         if v.counterexample:
-            rows = [_step_row(i, st) for i, st in enumerate(v.counterexample, 1)]
+            words = _event_words(ls.broken)
+            rows = [_step_row(i, st, words) for i, st in enumerate(v.counterexample, 1)]
             out.append(table(rows, ["#", "event", "A", "B", "A->B in flight", "B->A in flight", "rules", "history"]))
         if r.name in charts:
             out.append(f"  chart: {charts[r.name]}")
