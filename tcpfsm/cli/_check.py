@@ -10,13 +10,12 @@ from typing import Any
 import click
 
 from tcpfsm.cli._common import (
-    CAPACITY,
     DEPTH_BOUND,
-    RETRANSMISSIONS,
     STATE_BOUND,
     Seconds,
     chart_path,
     echo_json,
+    model_options,
     spec_options,
     table,
     write_chart,
@@ -25,14 +24,7 @@ from tcpfsm.cli._common import (
 
 @click.command("check")
 @spec_options
-@click.option("--model", help="A model of specs/properties.yaml, e.g. `reference` (the benchmark model).")
-@click.option("--channel", "channels", multiple=True, type=click.Choice(["reliable", "lossy", "dup", "reorder"]),
-              help="Channel model; repeat to combine (default reliable FIFO).")
-@click.option("--lossy", is_flag=True, help="Same as --channel lossy.")
-@click.option("--capacity", "-k", type=CAPACITY, default=2, show_default=True, help="Segments each channel holds.")
-@click.option("--when-full", type=click.Choice(["block", "drop"]), default="block", show_default=True)
-@click.option("--retransmissions", "-r", type=RETRANSMISSIONS, default=1, show_default=True,
-              help="Retransmissions per state visit (R).")
+@model_options
 @click.option("--property", "properties", multiple=True, help="Check only these (repeatable).")
 @click.option("--properties", "properties_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="A property file of your own (the format of specs/properties.yaml) instead of the shipped one.")
@@ -62,7 +54,8 @@ from tcpfsm.cli._common import (
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output (schema: tcpfsm/schema/check.schema.json).")
 @click.option("--trace-out", type=click.Path(dir_okay=False), callback=chart_path,
-              help="Write counterexamples: .json, or a sequence chart per property (.svg/.png/.dot: NAME inserted).")
+              help="Write counterexamples: .json, a sequence chart per property (.svg/.png/.dot: NAME inserted), "
+                   "or a capture per property (.pcap/.pcapng, to open in Wireshark).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--coverage/--no-coverage", default=True, show_default=True,
               help="Report the spec rows no reachable move fired (a pass over the states after the search).")

@@ -125,3 +125,23 @@ def write_chart(dot_text: str, path: str | Path, *, err: bool = True, what: str 
         out.write_bytes(render(dot_text, suffix))
     click.echo(f"{what}: {out}", err=err)
     return out
+
+
+def model_options(func: F) -> F:
+    """The composed model's options, shared by ``check`` and ``export promela``: ``--model``,
+    ``--channel`` (repeatable), ``--lossy``, ``-k``, ``--when-full``, ``-r``."""
+    for opt in reversed([
+        click.option("--model", help="A model of specs/properties.yaml, e.g. `reference` (the benchmark model)."),
+        click.option("--channel", "channels", multiple=True,
+                     type=click.Choice(["reliable", "lossy", "dup", "reorder"]),
+                     help="Channel model; repeat to combine (default reliable FIFO)."),
+        click.option("--lossy", is_flag=True, help="Same as --channel lossy."),
+        click.option("--capacity", "-k", type=CAPACITY, default=2, show_default=True,
+                     help="Segments each channel holds."),
+        click.option("--when-full", type=click.Choice(["block", "drop"]), default="block", show_default=True),
+        click.option("--retransmissions", "-r", type=RETRANSMISSIONS, default=1, show_default=True,
+                     help="Retransmissions per state visit (R)."),
+    ]):
+        func = opt(func)
+    return func
+

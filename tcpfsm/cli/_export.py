@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tcpfsm.cli._common import CAPACITY, EXIT_INCONCLUSIVE, RETRANSMISSIONS, load, spec_options
+from tcpfsm.cli._common import EXIT_INCONCLUSIVE, load, model_options, spec_options
 
 
 @click.group("export")
@@ -37,14 +37,7 @@ def _write(text: str, out: str | None, what: str) -> None:
 
 @export_cmd.command("promela")
 @spec_options
-@click.option("--model", help="A model of specs/properties.yaml, e.g. `reference` (the benchmark model).")
-@click.option("--channel", "channels", multiple=True, type=click.Choice(["reliable", "lossy", "dup", "reorder"]),
-              help="Channel model; repeat to combine (default reliable FIFO).")
-@click.option("--lossy", is_flag=True, help="Same as --channel lossy.")
-@click.option("--capacity", "-k", type=CAPACITY, default=2, show_default=True, help="Segments each channel holds.")
-@click.option("--when-full", type=click.Choice(["block", "drop"]), default="block", show_default=True)
-@click.option("--retransmissions", "-r", type=RETRANSMISSIONS, default=1, show_default=True,
-              help="Retransmissions per state visit (R).")
+@model_options
 @click.option("--property", "properties", multiple=True, help="Export only these (repeatable).")
 @click.option("--properties", "properties_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="A property file of your own instead of the shipped one.")
