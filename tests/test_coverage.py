@@ -40,7 +40,8 @@ def _brute_force(report: Any) -> set[str]:
 
 
 @pytest.mark.parametrize("options", [{}, {"lossy": True}, {"model": "reference"}, {"reordering": True},
-                                     {"duplicating": True, "when_full": "drop"}, {"b_opens": "active"}],
+                                     {"duplicating": True, "when_full": "drop"}, {"b_opens": "active"},
+                                     {"reopen": 1, "reopen_iss": ("wrap",), "reordering": True}],
                          ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
 def test_coverage_is_what_every_successor_fired(options: dict[str, Any]) -> None:
     report = check(**options)

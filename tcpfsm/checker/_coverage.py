@@ -60,11 +60,16 @@ def endpoint_groups(search: Search) -> set[tuple[str, int, int, tuple[int, ...],
             for row in rows:
                 groups.add((who, row[0], row[1], tuple(x for x in row[2:-2] if x), row[-2], bool(row[-1])))
         return groups
+    # "busy": the 2MSL timer is held back (System.successors): segments in flight, or (with
+    # incarnations, plain engine only) the peer's retransmission armed
+    rtx: frozenset[str] = (getattr(system, "retransmitting", frozenset()) if getattr(system, "outlasting", None)
+                           else frozenset())
+    armed = system.lm.armed
     for s in visited:
         d = system.decode(int(s))
         on = bool(d.ab or d.ba)
-        groups.add(("A", d.la, d.ra, d.ba if reorder else d.ba[:1], len(d.ab), on))
-        groups.add(("B", d.lb, d.rb, d.ab if reorder else d.ab[:1], len(d.ba), on))
+        groups.add(("A", d.la, d.ra, d.ba if reorder else d.ba[:1], len(d.ab), on or bool(rtx and armed(d.lb) & rtx)))
+        groups.add(("B", d.lb, d.rb, d.ab if reorder else d.ab[:1], len(d.ba), on or bool(rtx and armed(d.la) & rtx)))
     return groups
 
 
