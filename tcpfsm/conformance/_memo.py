@@ -28,6 +28,7 @@ from tcpfsm.conformance._monitor import (
     Side,
     Stats,
     View,
+    pop_idle,
     release,
 )
 from tcpfsm.conformance._packets import TcpPacket
@@ -154,13 +155,7 @@ class MemoMonitor:
 
     def sweep(self, now: float) -> None:
         """Retire the connections done and idle for ``linger`` seconds (as :meth:`Engine.sweep`)."""
-        stale = []
-        for key, ts in self._idle.items():
-            if now - ts < self.linger:
-                break
-            stale.append(key)
-        for key in stale:
-            del self._idle[key]
+        for key in pop_idle(self._idle, now, self.linger):
             t = self.active[key]
             final, finished = self._final(t)
             if finished:

@@ -395,13 +395,7 @@ class Engine:
         """Retire the connections that are done and idle for ``linger`` seconds of capture time:
         both ends finished once what was in flight has arrived (worked out on a copy, so that
         a connection that is not done goes on exactly as before)."""
-        stale = []
-        for key, ts in self._idle.items():
-            if now - ts < self.linger:
-                break
-            stale.append(key)
-        for key in stale:
-            del self._idle[key]
+        for key in pop_idle(self._idle, now, self.linger):
             conn = self.active[key]
             twin = self.copy(conn)
             self._flush(twin)
@@ -745,3 +739,16 @@ class Engine:
         if p.window == 0 and not fl & RST:
             conn.note("W", who)
 
+
+
+def pop_idle(idle: dict[Any, float], now: float, linger: float) -> list[Any]:
+    """Take out of ``idle`` (keys in order of their last activity, oldest first) every key idle
+    for ``linger`` seconds at ``now``, and return them, oldest first."""
+    stale = []
+    for key, ts in idle.items():
+        if now - ts < linger:
+            break
+        stale.append(key)
+    for key in stale:
+        del idle[key]
+    return stale
