@@ -358,3 +358,17 @@ def test_counterexample_tables_name_events_in_words(capsys: pytest.CaptureFixtur
     assert words["REOPEN_WRAP_B"] == "B opens the 4-tuple again (the old ISS again)"
     assert main(["check", "--lossy", "--property", "I3", "-q"]) == 1
     assert "segment B->A lost (LOSE_BA)" in capsys.readouterr().out
+
+
+def test_the_json_says_how_long_the_vector_tables_took(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tables_seconds`: the part of the search the vector engine spent running the spec's
+    Endpoint to fill its lazy tables (benchmarks/checker.py compares pan with it apart); the
+    plain engine builds its tables inside its moves and reports none."""
+    schema = json.loads((ROOT / "tcpfsm" / "schema" / "check.schema.json").read_text())
+    code, data = run_json(["check", "--lossy", "-k", "2", "--property", "I1", "--engine", "vector", "--json", "-q"],
+                          capsys)
+    jsonschema.validate(data, schema)
+    assert code == 0 and data["engine"] == "vector" and 0 < data["tables_seconds"] <= data["seconds"]
+    code, data = run_json(["check", "--property", "I1", "--engine", "plain", "--json", "-q"], capsys)
+    jsonschema.validate(data, schema)
+    assert code == 0 and "tables_seconds" not in data

@@ -2,7 +2,8 @@
 
 A differential test of the fast path (DESIGN.md "Fast paths"): both engines explore the same
 model and must agree on states, transitions, depth, completeness, the verdict of every safety
-property of ``specs/properties.yaml`` and the length of each counterexample or witness. The
+and liveness property of ``specs/properties.yaml`` and the length of each counterexample,
+witness or lasso (prefix and cycle), also across a forced restart of the vector layout. The
 models are derived, not listed: every profile ``available_profiles()`` finds, every spec under
 the shipped ``mutants/``, and the reference model; both ways B opens; every channel model the
 checker has (``Channel``'s flags, and dropping when full); with and without the users' DATA
@@ -113,10 +114,34 @@ def test_the_issue_13_command_agrees(capsys: pytest.CaptureFixture[str]) -> None
     assert len(summaries) == 2 and summaries[0].split(", ")[:3] == summaries[1].split(", ")[:3]
 
 
-def test_liveness_stays_with_the_plain_engine() -> None:
-    """Leads-to needs the state graph, which only the plain search keeps."""
-    for engine in ("vector", "auto"):
-        assert check(engine=engine, properties=LIVENESS[:1], capacity=1).engine == "plain"
+LIVENESS_MODELS: list[dict[str, Any]] = [
+    {"capacity": 1}, {"capacity": 2, "lossy": True}, {"capacity": 2, "reordering": True},
+    {"capacity": 2, "duplicating": True, "max_depth": 12}, {"capacity": 1, "b_opens": "active"},
+    {"model": "reference", "capacity": 2, "lossy": True},
+    {"capacity": 1, "when_full": "drop"},  # both hold
+    # eventually_closed violated by a fair cycle (lasso: 2 steps, then a 3-step cycle)
+    {"model": "reference", "capacity": 2, "duplicating": True, "when_full": "drop"},
+]
+
+
+@pytest.mark.parametrize("kw", LIVENESS_MODELS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_engines_agree_on_liveness(kw: dict[str, Any]) -> None:
+    """Leads-to under weak fairness on the stored graph (issue 9): the vector expansion hands the
+    driver each level's edges in the plain engine's order, so both engines search the same graph
+    and give the same verdicts and lasso lengths (prefix plus cycle)."""
+    complete = "max_depth" not in kw
+    args = {"retransmissions": 1, "properties": LIVENESS} | kw
+    fast, plain = check(engine="vector", **args), check(engine="plain", **args)
+    assert (fast.engine, plain.engine) == ("vector", "plain")
+    sa, sb = fast.stats, plain.stats
+    assert (sa.states, sa.transitions, sa.depth, sa.complete) == (sb.states, sb.transitions, sb.depth, sb.complete)
+    assert sa.complete or not complete
+
+    def lassos(report: Any) -> dict[str, tuple[str, int, int]]:
+        return {v.name: (v.verdict, len(v.counterexample or ()), len(v.cycle or ())) for v in report.verdicts}
+
+    assert lassos(fast) == lassos(plain), kw
+    assert check(engine="auto", properties=LIVENESS[:1], capacity=1).engine == "vector"
 
 
 # ------------------------------------------------------------------ the root cause of the IndexError
@@ -151,3 +176,61 @@ def test_the_lazy_tables_grow_mid_run_and_stay_equal(tmp_path: Path) -> None:
     Search(ex, []).run()
     assert ex.cap_l > start and ex.nl == len(ex.system.lm.locals)
     assert MoveTable.build(spec, channel, 1).parse("DATA_A")[0].kind == "data"
+
+
+def test_an_outgrown_layout_starts_again_fitted_and_stays_equal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lazy tables' first layout is a guess; when the search meets more local states or
+    segments than it holds, the vector search starts again in a layout fitted to what it met
+    (issue 9: lossy k4 used to give up, 4 segment bits). Forced here with a tiny first guess: the
+    restarted search must still agree with the plain one on every figure and verdict."""
+    from tcpfsm.checker import _fast
+    from tcpfsm.checker._layout import Layout
+
+    starts: list[Layout] = []
+    real = _fast.fitted_layout
+
+    def tiny(capacity: int, hist_sizes: tuple[int, ...], retries: int) -> Layout:
+        return Layout(3, retries, tuple(_fast.bits_for(n - 1) for n in hist_sizes), 3, capacity)
+
+    def fitted(*a: Any) -> Layout:
+        starts.append(real(*a))
+        return starts[-1]
+
+    monkeypatch.setattr(_fast, "roomy_layout", tiny)
+    monkeypatch.setattr(_fast, "fitted_layout", fitted)
+    verdicts = _agree(profile="rfc9293", capacity=2, retransmissions=1, lossy=True)
+    assert starts and starts[-1].max_local >= 8 and starts[-1].total_bits <= 64
+    assert verdicts
+
+
+def test_a_layout_beyond_64_bits_is_refused_with_its_figures() -> None:
+    """Two 64-bit words are not built: a model whose exact counts need more bits says so."""
+    from tcpfsm.checker._fast import Unsupported, fitted_layout
+
+    assert fitted_layout(120, 30, 4, (3,), 2).total_bits <= 64
+    with pytest.raises(Unsupported, match=r"needs \d+ bits .*capacity 6"):
+        fitted_layout(4000, 300, 6, (3,), 2)
+
+
+def test_a_layout_that_cannot_be_refitted_is_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: an encoding limit is a bound like any other: asked for the vector engine, the
+    search stops "inconclusive" (exit 3) naming it, never a traceback or "violated"; left to
+    choose (auto), tcpfsm runs the plain engine instead."""
+    from tcpfsm.checker import _fast
+    from tcpfsm.checker._layout import Layout
+
+    def tiny(capacity: int, hist_sizes: tuple[int, ...], retries: int) -> Layout:
+        return Layout(3, retries, tuple(_fast.bits_for(n - 1) for n in hist_sizes), 3, capacity)
+
+    def too_big(*a: Any) -> Layout:
+        raise _fast.Unsupported("a state needs 99 bits; the vectorised search packs at most 64")
+
+    monkeypatch.setattr(_fast, "roomy_layout", tiny)
+    monkeypatch.setattr(_fast, "fitted_layout", too_big)
+    kw: dict[str, Any] = {"profile": "rfc9293", "capacity": 2, "retransmissions": 1, "lossy": True,
+                          "properties": ["I1", "I2"]}
+    report = check(engine="vector", **kw)
+    assert report.engine == "vector" and not report.stats.complete
+    assert report.stats.stopped.startswith("encoding limit: a state needs 99 bits")
+    assert {v.verdict for v in report.verdicts} == {"inconclusive"} and report.exit_code == 3
+    assert check(engine="auto", **kw).engine == "plain"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,8 +10,8 @@ from typing import Any
 
 from tcpfsm.base._errors import Problem, SpecError
 from tcpfsm.base._resources import specs_dir
-from tcpfsm.checker._driver import Search, Stats
-from tcpfsm.checker._fast import Unsupported, VectorExpander
+from tcpfsm.checker._driver import Search, Stats, peak_rss_mib
+from tcpfsm.checker._fast import Outgrown, Unsupported, VectorExpander
 from tcpfsm.checker._liveness import check_leads_to
 from tcpfsm.checker._local import MAX_DATA, MAX_REOPEN, incarnation_name, projection_for
 from tcpfsm.checker._moves import REOPEN_CHOICES, STANDARD_EVENTS, Channel, MoveTable
@@ -110,7 +111,9 @@ class Report:
                         "when_full": self.channel.when_full},
             "retransmissions": self.retransmissions, "data": self.data, "reopen": self.reopen,
             "states": s.states, "transitions": s.transitions, "depth": s.depth, "complete": s.complete,
-            "stopped": s.stopped or None, "seconds": round(s.seconds, 4), "states_per_second": round(s.rate),
+            "stopped": s.stopped or None, "seconds": round(s.seconds, 4),
+            **({"tables_seconds": round(s.tables_seconds, 4)} if s.tables_seconds is not None else {}),
+            "states_per_second": round(s.rate),
             "peak_mib": round(s.peak_mib, 1), "local_states": s.local_states, "segments": s.segments,
             "initial": self.initial.to_dict() if self.initial else None,
             "properties": [v.to_dict() for v in self.verdicts],
@@ -238,9 +241,9 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     system = System(cfg)
     search: Search | None = None
     needs_graph = any(isinstance(p, LeadsTo) for p in chosen)
-    # auto: the vectorised search unless liveness needs the state graph (or it cannot take the
-    # model: then the plain one); the two give the same answers (tests/test_engine_equivalence.py)
-    if engine in ("vector", "auto") and not needs_graph:
+    # auto: the vectorised search (liveness too: it hands over the state graph), unless it cannot
+    # take the model: then the plain one; the two give the same answers (tests/test_engine_equivalence.py)
+    if engine in ("vector", "auto"):
         try:
             search = Search(VectorExpander(system, chosen), chosen)
         except Unsupported as exc:
@@ -251,7 +254,28 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
         search = Search(PlainExpander(system), chosen)
     try:
         search.memory_mib = memory  # MiB of peak RSS: a bound (inconclusive)
-        stats = search.run(keep_graph=needs_graph)
+        spent = tables = 0.0  # seconds (of them: building tables) of the starts the layout did not hold
+        while True:
+            t0 = time.perf_counter()
+            try:
+                stats = search.run(keep_graph=needs_graph)
+                break
+            except Outgrown as grown:  # again, in a layout fitted to the tables met so far
+                spent += time.perf_counter() - t0
+                tables += getattr(search.expander, "table_seconds", 0.0)
+                try:
+                    search = Search(VectorExpander(system, chosen, grown), chosen)
+                except Unsupported as exc:
+                    if engine != "vector":
+                        raise
+                    # asked for the vector engine: its encoding is a bound like any other (inconclusive,
+                    # issue 9); what was found so far stands, in the layout it was found in
+                    stats = _stopped(search, f"encoding limit: {exc}")
+                    break
+                search.memory_mib = memory
+        stats.seconds += spent
+        if stats.tables_seconds is not None:
+            stats.tables_seconds += tables
     except Unsupported as exc:  # the lazy tables outgrew the vector layout mid-run
         if engine == "vector":
             raise SpecError([Problem(props.file, 0, f"--engine vector: {exc}", "use --engine plain")]) from None
@@ -267,6 +291,18 @@ def check(*, model: str | None = None, spec: Spec | None = None, spec_file: str 
     for p in chosen:
         report.verdicts.append(_verdict(p, search, stats))
     return report
+
+
+def _stopped(search: Search, why: str) -> Stats:
+    """The figures of a search that stopped by raising (the vector layout could not be refitted);
+    its seconds are the caller's to add."""
+    stats = search.stats
+    stats.states, stats.depth = search.expander.visited_count(), len(search.levels) - 1
+    stats.seconds, stats.tables_seconds = 0.0, 0.0
+    stats.stopped, stats.complete = why, False
+    stats.peak_mib = peak_rss_mib()
+    stats.local_states, stats.segments = len(search.system.lm.locals), len(search.system.lm.segments) - 1
+    return stats
 
 
 def _trace_step(system: System, label: str, state: int, transitions: tuple[str, ...] = ()) -> TraceStep:

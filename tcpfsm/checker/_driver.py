@@ -85,6 +85,7 @@ class Stats:
     stopped: str = ""
     local_states: int = 0
     segments: int = 0
+    tables_seconds: float | None = None  # of seconds: building the vector engine's lazy tables
 
     @property
     def rate(self) -> float:
@@ -189,6 +190,7 @@ class Search:
         stats.peak_mib = peak_rss_mib()
         stats.local_states = len(self.system.lm.locals)
         stats.segments = len(self.system.lm.segments) - 1
+        stats.tables_seconds = getattr(ex, "table_seconds", None)
         return stats
 
     def _steps_pending(self) -> bool:

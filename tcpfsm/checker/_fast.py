@@ -8,14 +8,26 @@ the vector engine's states directly. Each chunk (a whole level) is one batch: ev
 handful of array operations over it; successors are deduplicated by sorting and merged into a
 sorted visited array, so every level is sorted.
 
+The full projection's tables are lazy: an entry is computed (by running the spec's Endpoint)
+the first time a frontier meets its (local state, input), and the first layout is a guess; a
+search that meets more local states or segments than it holds starts again in a layout fitted
+to what it met (:class:`Outgrown`, :func:`fitted_layout`; the LocalModel keeps what it ran, so
+the second start only re-reads it). A model whose exact counts need more than 64 bits is
+refused (:class:`Unsupported`): the plain engine takes it, or, asked for this one, the search
+ends inconclusive naming the encoding limit. Every table is read through one flat index per
+(local[, segment]) entry, and the visited array grows by inserting each level's new states at
+their places (both runs are sorted).
+
 Same states, transitions, depths, verdicts and shortest counterexamples as the plain expander
 (``tests/test_engine_equivalence.py`` compares them on every shipped spec and profile); every
 channel model (reliable, lossy, duplicating, reordering; blocking or dropping when full), the
-DATA moves, and the safety properties (liveness needs the plain search's graph).
+DATA moves, the safety properties, and liveness (the expansion hands the driver each level's edges,
+the graph :mod:`._liveness` searches, as the plain expander does).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,13 +39,23 @@ from tcpfsm.checker._local import NUMBER_FIELDS, Result
 from tcpfsm.checker._moves import CALL, DATA, DUP, LOSE, RECV, Move
 from tcpfsm.checker._properties import Fields, mask, next_history
 from tcpfsm.checker._search import System
-from tcpfsm.spec._properties import AnyProperty, InState, LeadsTo, Predicate, StepProperty
+from tcpfsm.spec._properties import AnyProperty, InState, Predicate, StepProperty
 
 U64 = np.uint64
 
 
 class Unsupported(Exception):
     """The configuration needs the plain expander (liveness, too many local states or bits)."""
+
+
+class Outgrown(Unsupported):
+    """The lazy tables met more local states or segments than the layout has room for: the search
+    starts again in a layout fitted to what it met (:func:`fitted_layout`; the tables met so far
+    are kept by the LocalModel, so the second start is cheap)."""
+
+    def __init__(self, message: str, locals_: int, segments: int) -> None:
+        super().__init__(message)
+        self.locals, self.segments = locals_, segments
 
 
 UNKNOWN = -2  # a table entry not computed yet (-1: the move is disabled there)
@@ -94,24 +116,53 @@ def roomy_layout(capacity: int, hist_sizes: tuple[int, ...], retries: int) -> La
     return Layout(local_bits, retries, hist_bits, seg_bits, capacity)
 
 
+def fitted_layout(n_locals: int, n_segments: int, capacity: int, hist_sizes: tuple[int, ...],
+                  retries: int) -> Layout:
+    """The layout for a restart after :class:`Outgrown`: ``n_locals`` local states and
+    ``n_segments`` segment ids (0 included) grown by half, then whatever of 64 bits is left
+    handed out as more room (a segment bit costs 2 x capacity bits, a local bit 2); Unsupported
+    when even the exact counts need more than 64 bits."""
+    hist_bits = tuple(bits_for(n - 1) for n in hist_sizes)
+    fixed = sum(hist_bits) + 2 * retries
+    exact = (bits_for(n_locals - 1), bits_for(n_segments - 1))
+    if fixed + 2 * exact[0] + 2 * capacity * exact[1] > 64:
+        raise Unsupported(f"a state needs {fixed + 2 * exact[0] + 2 * capacity * exact[1]} bits ({n_locals:,} local "
+                          f"states, {n_segments - 1} segments, capacity {capacity}); the vectorised search packs at "
+                          "most 64")
+    lb = max(exact[0], bits_for(n_locals * 3 // 2))
+    sb = max(exact[1], bits_for(n_segments * 3 // 2))
+    while fixed + 2 * lb + 2 * capacity * sb > 64 and (lb > exact[0] or sb > exact[1]):
+        if sb > exact[1]:
+            sb -= 1
+        else:
+            lb -= 1
+    while fixed + 2 * lb + 2 * capacity * (sb + 1) <= 64 and sb < 16:
+        sb += 1
+    while fixed + 2 * (lb + 1) + 2 * capacity * sb <= 64 and lb < 16:
+        lb += 1
+    return Layout(lb, retries, hist_bits, sb, capacity)
+
+
 class VectorExpander:
     MAX_LOCALS = 4096
     MAX_SEGMENTS = 256  # ids 0..255
 
-    def __init__(self, system: System, properties: Sequence[AnyProperty] = ()) -> None:
-        if any(isinstance(p, LeadsTo) for p in properties):
-            raise Unsupported("liveness needs the state graph of the plain search")
+    def __init__(self, system: System, properties: Sequence[AnyProperty] = (),
+                 outgrown: Outgrown | None = None) -> None:
         if system.cfg.reopen:
             raise Unsupported("incarnations (reopen) run on the plain engine: their REOPEN moves and the 2MSL "
                               "timer's wait for an empty network are not in the vector tables")
         self.system = system
+        self.table_seconds = 0.0  # running the LocalModel (the spec's Endpoint) to fill the tables
         lm = system.lm
         hist_sizes = tuple(len(h.values) for h in system.hist)
         # The control projection's tables are small: closed first, with the tightest layout. The
         # full projection's grow as the search meets local states (lazy), in a roomy layout.
         self.lazy = not lm.control
         if self.lazy:
-            layout = roomy_layout(system.K, hist_sizes, bits_for(system.R) if system.count_rtx else 0)
+            retry_bits = bits_for(system.R) if system.count_rtx else 0
+            layout = (roomy_layout(system.K, hist_sizes, retry_bits) if outgrown is None else
+                      fitted_layout(outgrown.locals, outgrown.segments, system.K, hist_sizes, retry_bits))
             system.use_layout(layout)
             system.initial()
         else:
@@ -143,6 +194,7 @@ class VectorExpander:
             if (len(lm.locals), len(lm.segments)) != (self.nl, self.ns):  # pragma: no cover - a closure bug
                 raise RuntimeError("the local tables were not closed: local states or segments appeared while "
                                    "tabulating them")
+            self.table_seconds = 0.0  # built before the search: not part of its seconds
 
     # ------------------------------------------------------------ tables
     def _new_table(self, kind: str, arg: str) -> Table:
@@ -171,8 +223,8 @@ class VectorExpander:
         sys_, lm = self.system, self.system.lm
         nl, ns = len(lm.locals), len(lm.segments)
         if nl - 1 > self.L.max_local or ns - 1 > self.L.max_segment:
-            raise Unsupported(f"the model outgrew the vectorised search's layout ({nl:,} local states, {ns - 1} "
-                              f"segments; room for {self.L.max_local + 1:,} and {self.L.max_segment})")
+            raise Outgrown(f"the model outgrew the vectorised search's layout ({nl:,} local states, {ns - 1} "
+                           f"segments; room for {self.L.max_local + 1:,} and {self.L.max_segment})", nl, ns)
         sys_._sync_segments()
         if nl > self.cap_l or ns > self.cap_s:
             cl, cs = self.cap_l, self.cap_s
@@ -223,7 +275,9 @@ class VectorExpander:
     def _fill(self, tab: Table, idxs: Sequence[tuple[int, ...]]) -> None:
         """Tabulate entries of ``tab`` (and of its moves' history and step tables) by running the
         LocalModel (the spec's own Endpoint)."""
+        t0 = time.perf_counter()
         got = [(idx, self._run(tab, idx)) for idx in idxs]
+        self.table_seconds += time.perf_counter() - t0
         self._grow()
         width = max([len(r.sent) for _, r in got if r is not None] + [tab.outs.shape[-1]])
         if width > tab.outs.shape[-1]:
@@ -359,36 +413,53 @@ class VectorExpander:
                 rtx_inc = self.system.count_rtx and mv.retries
                 sel = idx_all[rx < self.system.R] if rtx_inc else idx_all
                 cases = [(mv.labels[0], sel, (me[sel],), None)] if len(sel) else []
+            # the fields this move writes, cleared at once: its endpoint's local id and counter, its
+            # history variables, the channel it sends on and (a receive) the one it takes from
+            keep = ~((lmask << U64(off[lname])) | (rmask << U64(off[rname])) | (cmask << U64(off[outq]))
+                     | (cmask << U64(off[inq]) if mv.kind == RECV else U64(0)))
+            for i in mt.hist:
+                keep &= ~(U64((1 << L.hist_bits[i]) - 1) << U64(L.off_h + L.hist_shift[i]))
             for label, sel, key, new_in in cases:
-                if self.lazy:
-                    self._known(tab, key)
-                ok = tab.nxt[key] >= 0
+                # one flat index per (local[, segment]) entry: a 1-d gather per table
+                flat = key[0] * self.cap_s + key[1] if len(key) == 2 else key[0]
+                v = tab.nxt.reshape(-1)[flat]
+                if self.lazy and (v == UNKNOWN).any():
+                    self._known(tab, key)  # may grow the tables: index again
+                    flat = key[0] * self.cap_s + key[1] if len(key) == 2 else key[0]
+                    v = tab.nxt.reshape(-1)[flat]
+                ok = v >= 0
                 if block:
-                    ok &= length[outq][sel] + tab.nout[key] <= K
-                if not ok.any():
+                    ok &= length[outq][sel] + tab.nout.reshape(-1)[flat] <= K
+                if ok.all():
+                    src, fk, nl = sel, flat, v
+                elif ok.any():
+                    src, fk, nl = sel[ok], flat[ok], v[ok]
+                    if new_in is not None:
+                        new_in = new_in[ok]
+                else:
                     continue
-                src = sel[ok]
-                k2 = tuple(k[ok] for k in key)
-                nxt = put(tab.nxt[k2], F[src], lname, L.local_bits)
-                nrx = rx[src] + 1 if rtx_inc else np.where(tab.changed[k2], 0, rx[src])
-                nxt = put(nrx, nxt, rname, L.retry_bits)
+                nxt = (F[src] & keep) | (nl.astype(np.uint64) << U64(off[lname]))
+                if L.retry_bits:
+                    nrx = rx[src] + 1 if rtx_inc else np.where(tab.changed.reshape(-1)[fk], 0, rx[src])
+                    nxt |= nrx.astype(np.uint64) << U64(off[rname])
                 for i, arr in mt.hist.items():
                     o = U64(L.off_h + L.hist_shift[i])
-                    nxt = ((nxt & ~(U64((1 << L.hist_bits[i]) - 1) << o))
-                           | (arr[(*k2, hist[i][src])].astype(np.uint64) << o))
+                    nxt |= arr.reshape(-1, arr.shape[-1])[fk, hist[i][src]].astype(np.uint64) << o
                 oq = chan[outq][src]
                 olen = length[outq][src]
-                outs = tab.outs[k2]
+                outs = tab.outs.reshape(-1, tab.outs.shape[-1])[fk]
                 for j in range(outs.shape[1]):
                     sid = outs[:, j].astype(np.uint64)
                     fits = (sid != 0) & (olen + j < K)  # when full, drop: what does not fit is lost
+                    if not fits.any():
+                        continue
                     shift = np.minimum((olen + j) * sb, 63).astype(np.uint64)
                     oq = np.where(fits, oq | (sid << shift), oq)
-                nxt = put(oq, nxt, outq, L.chan_bits)
+                nxt |= oq << U64(off[outq])
                 if new_in is not None:
-                    nxt = put(new_in[ok], nxt, inq, L.chan_bits)
+                    nxt |= new_in << U64(off[inq])
                 enabled[src] += 1
-                out.append((label, nxt, src, mt.steps[k2] if mt.steps is not None else None))
+                out.append((label, nxt, src, mt.steps.reshape(-1)[fk] if mt.steps is not None else None))
         for mv in self.system.moves.network:
             q = chan[mv.channel]
             if mv.kind == LOSE:
@@ -427,17 +498,16 @@ class VectorExpander:
         return len(self.visited)
 
     def expand(self, chunk: np.ndarray, steps: bool, keep_graph: bool) -> Expansion:
-        if keep_graph:
-            raise Unsupported("the vectorised search keeps no state graph")
         succ, enabled = self.successors(chunk)
         cand = _sorted_unique(np.concatenate([s for _, s, _, _ in succ])) if succ else np.empty(0, np.uint64)
         visited = self.visited
-        pos = np.minimum(np.searchsorted(visited, cand), len(visited) - 1)
-        new = cand[visited[pos] != cand]
+        at = np.searchsorted(visited, cand)
+        seen = visited[np.minimum(at, len(visited) - 1)] == cand
+        new = cand[~seen]
         if len(new):
-            visited = np.concatenate([visited, new])
-            visited.sort()  # numpy's SIMD sort; measured faster than a merge of the two runs
-            self.visited = visited
+            # merge the two sorted runs: each new state goes in at its place (measured 1.5-2x
+            # faster than sorting the concatenation on lossy k3/k4)
+            self.visited = np.insert(visited, at[~seen], new)
         hits: dict[int, tuple[int, str, int]] = {}
         if steps:
             for label, nxt, src, bits in succ:
@@ -450,7 +520,13 @@ class VectorExpander:
                     if len(hit):
                         i = int(hit[0])
                         hits[j] = (int(chunk[src[i]]), label, int(nxt[i]))
-        return Expansion(int(enabled.sum()), new, chunk[enabled == 0], hits)
+        edges: dict[int, list[tuple[str, int]]] | None = None
+        if keep_graph:  # liveness: the stored graph, each state's moves in the plain engine's order
+            edges = {s: [] for s in chunk.tolist()}
+            for label, nxt, src, _ in succ:
+                for parent, child in zip(chunk[src].tolist(), nxt.tolist(), strict=True):
+                    edges[parent].append((label, child))
+        return Expansion(int(enabled.sum()), new, chunk[enabled == 0], hits, edges)
 
     def first(self, predicates: Sequence[Predicate], states: np.ndarray) -> list[int | None]:
         f = self.fields(states)
@@ -473,4 +549,4 @@ class VectorExpander:
         return int(level[best[0]]), best[1]
 
 
-__all__ = ["Unsupported", "VectorExpander"]
+__all__ = ["Outgrown", "Unsupported", "VectorExpander", "fitted_layout"]
