@@ -45,10 +45,16 @@ def segment_inputs(ep: Endpoint) -> list[Segment]:
 
 
 def inputs(ep: Endpoint) -> list[tuple[str, Any]]:
-    calls: list[tuple[str, Any]] = [("call", m) for m in ("listen", "connect", "close", "abort")]
+    calls: list[tuple[str, Any]] = [("call", m) for m in ("listen", "connect", "close", "abort", "full_close")]
     calls.append(("send", 5))
+    icmp = [e.name for e in ep.spec.events if e.name in ("icmp_hard", "icmp_soft")]  # the icmp profile
+    calls += [("call", name) for name in icmp]
+    calls += [("icmp", (name[5:], (ep.tcb.snd_nxt + 100) % 2**32)) for name in icmp]  # a SEQ never sent
     calls += [("timeout", name) for name in ep.armed_timers]
     calls += [("segment", s) for s in segment_inputs(ep)]
+    if ep.tcb.tfo_cookie and ep.tcb.snd_nxt != ep.tcb.snd_una:  # a SYN,ACK of our SYN but not its data (RFC 7413)
+        syn_ack = Segment(seq=ep.tcb.irs, ack=(ep.tcb.snd_una + 1) % 2**32, flags=Flags.SYN | Flags.ACK)
+        calls.append(("segment", syn_ack))
     return calls
 
 
@@ -70,10 +76,17 @@ def variants(ep: Endpoint) -> list[Endpoint]:
             timed = base.clone()
             timed.tcb.timers["user"] = base.now + 300.0
             out.append(timed)
-        if base.state in (State.ESTABLISHED, State.CLOSE_WAIT):
+        if base.state in (State.FIN_WAIT_1, State.FIN_WAIT_2) and not base.tcb.orphan:
+            gone = base.clone()  # the application closed its descriptor (the linux profile's orphan)
+            gone.full_close()
+            out.append(gone)
+        if base.state in (State.ESTABLISHED, State.CLOSE_WAIT, State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING,
+                          State.LAST_ACK):
             unread = base.clone()
             unread.tcb.unread = 5  # received data the user has not read
             out.append(unread)
+        if any(g.predicate == "tfo_cookie" for g in base.spec.guards):  # the tfo profile's settings
+            out += tfo_variants(base)
         if "retransmit" in base.armed_timers:
             spent = base.clone()
             spent.tcb.retries = max(spent.tcb.max_retries, spent.tcb.max_syn_retries)
@@ -82,6 +95,28 @@ def variants(ep: Endpoint) -> list[Endpoint]:
             reopened = base.clone()  # as if a SYN had reopened it from TIME-WAIT (MAY-2)
             reopened.tcb.reopened = True
             out.append(reopened)
+    return out
+
+
+def tfo_variants(base: Endpoint) -> list[Endpoint]:
+    """TCP Fast Open (RFC 7413): with a cookie; in CLOSED also a deferred connect's SYN-SENT and a SYN
+    that carried data; in SYN-RECEIVED a Fast Open child (its SYN data accepted)."""
+    cookie = base.clone()
+    cookie.set_fast_open(cookie=True)
+    out = [cookie]
+    if base.state is State.CLOSED:
+        deferred = cookie.clone()
+        deferred.set_fast_open(connect=True)
+        deferred.connect()
+        syn_data = cookie.clone()
+        syn_data.connect(b"hello")
+        deferring = cookie.clone()
+        deferring.set_fast_open(connect=True)
+        out += [deferred, syn_data, deferring]
+    if base.state is State.SYN_RECEIVED:
+        child = base.clone()
+        child.tcb.fast_open = True
+        out.append(child)
     return out
 
 
@@ -94,6 +129,8 @@ def run_one(ep: Endpoint, item: tuple[str, Any]) -> tuple[Any, ...]:
             out = ep.send(arg)
         elif kind == "timeout":
             out = ep.timeout(arg)
+        elif kind == "icmp":
+            out = ep.icmp_error(*arg)
         else:
             out = ep.receive(arg)
     except UserCallError as exc:

@@ -108,7 +108,7 @@ def test_bad_values_are_problems_at_their_line(tmp_path: Path, capsys: pytest.Ca
 
 def test_wrong_types_in_a_base_spec_are_problems(tmp_path: Path) -> None:
     path = tmp_path / "tcp.yaml"
-    path.write_text(TCP.replace("actions: [choose_iss, {send: {ctl: SYN, seq: SND.NXT}}]",
+    path.write_text(TCP.replace("actions: [choose_iss, {send: {ctl: SYN, seq: SND.NXT}}, queue_data]",
                                 "actions: 5", 1).replace("\ndiagram:\n", "\ndiagram:\n  figure: [{a: 1}]\n", 1),
                     encoding="utf-8")
     found = problems(path)

@@ -50,8 +50,8 @@ def test_overlays_stack() -> None:
     s18b = linux.transition("S18b")
     assert [str(s) for s in s18b.sends] == ["<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (limited: challenge_ack)"]
     assert Path(s18b.file).name == "rfc5961.yaml"
-    # its own: L1, T5 and the FIN-WAIT-2 timer
-    assert {"L1", "T5"} <= {t.id for t in linux.transitions}
+    # its own: the application's close() (F1, ...), T5 and the FIN-WAIT-2 timer
+    assert {"F1", "T5"} <= {t.id for t in linux.transitions}
     assert linux.timer_def("fin_wait_2").duration is not None
 
 
@@ -115,9 +115,16 @@ def test_linux_over_rfc5961_is_the_same_machine_as_it_was(tmp_path: Path) -> Non
 
     old = load_spec(write(tmp_path, "linux.yaml", LINUX_AS_IT_WAS))
     new = load_spec(profile="linux")
-    assert table(spec_to_dict(new)) == table(spec_to_dict(old))
-    assert {g.name: g for g in new.guards} == {g.name: g for g in old.guards}
-    assert new.timer_defs == old.timer_defs and new.events == old.events and new.arrival == old.arrival
+    # issue 12 changed the linux machine on purpose (close() vs shutdown(), the orphan's rules, RST,ACK
+    # aborts, the embryonic reset, the CLOSE-WAIT FIN, TIME-WAIT reopened by a listener only):
+    # every other row is as it was
+    issue_12 = {"F1", "F2", "F3", "F4", "F4b", "F5", "F6", "F7", "F8", "F9", "L1", "L2", "L4", "L4b", "S14", "S15",
+                "S19", "S19b", "S20", "S20d", "S22", "S22b", "S22c", "S26", "S26o", "S34", "U10", "U14", "U9", "X1",
+                "X1b", "X4", "X4b"}
+    rows_new, rows_old = (table(spec_to_dict(s))["transitions"] for s in (new, old))
+    assert [t for t in rows_new if t["id"] not in issue_12] == [t for t in rows_old if t["id"] not in issue_12]
+    assert {g.name: g for g in new.guards if g.name in {g.name for g in old.guards}} == {g.name: g for g in old.guards}
+    assert new.arrival == old.arrival
 
 
 # ---------------------------------------------------- profiles of one's own, in any folder
@@ -194,8 +201,8 @@ def test_keys_of_the_wrong_kind_of_file_are_problems(tmp_path: Path) -> None:
 def test_patch_changes_only_the_given_fields() -> None:
     base, linux = load_spec(profile="rfc5961"), load_spec(profile="linux")
     before, after = base.transition("S26"), linux.transition("S26")
-    assert [str(a) for a in after.actions] == ["accept_ack", "start fin_wait_2"]
-    assert [str(g) for g in after.guard] == ["not ack_out_of_range", "acks_our_fin"]
+    assert [str(a) for a in after.actions] == ["accept_ack"]  # an orphan's S26o arms the FIN-WAIT-2 timer
+    assert [str(g) for g in after.guard] == ["not ack_out_of_range", "acks_our_fin", "not orphaned"]
     for field in ("sources", "events", "target", "rfc", "row", "label", "finding"):
         assert getattr(after, field) == getattr(before, field), field
     # `guard: []` removes the guards (S31 in FIN-WAIT-1 takes every FIN: S32 is removed)

@@ -176,7 +176,7 @@ def line_with(text: str, needle: str) -> int:
     return hits[0]
 
 
-U2_SEND = "actions: [choose_iss, {send: {ctl: SYN, seq: SND.NXT}}]}"
+U2_SEND = "actions: [choose_iss, {send: {ctl: SYN, seq: SND.NXT}}, queue_data]}"
 
 
 def test_an_unknown_ctl_flag_is_a_problem_and_validate_exits_2(tmp_path: Path,

@@ -1,6 +1,6 @@
 """The runtime layer: the per-spec compiled machine, the sans-IO Endpoint, EndpointPair, scenarios."""
 
-from tcpfsm.runtime._endpoint import Endpoint, EndpointState, Notice, Step
+from tcpfsm.runtime._endpoint import ICMP_ERRORS, Endpoint, EndpointState, Notice, Step
 from tcpfsm.runtime._machine import (
     CompiledMachine,
     CompiledTable,
@@ -15,6 +15,7 @@ from tcpfsm.runtime._scenario import ScenarioRun, run_scenario, step_rows
 from tcpfsm.runtime._tcb import TCB
 
 __all__ = [
+    "ICMP_ERRORS",
     "TCB",
     "CompiledMachine",
     "CompiledTable",

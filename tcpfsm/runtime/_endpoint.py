@@ -147,7 +147,8 @@ class Endpoint:
     Parameters: ``iss`` (the first initial send sequence number; by default it is derived
     from the clock value as RFC 9293 §3.4.1's 4-microsecond counter), ``spec`` or
     ``profile``, ``rcv_wnd``, ``rto`` (s), ``msl`` (s; TIME-WAIT lasts 2*MSL), ``user_timeout``
-    (s or None), ``max_retries`` (R2 as a count), ports, ``now`` (the clock value), ``name``.
+    (s or None), ``fin_timeout`` (s; the linux profile's orphan FIN-WAIT-2 timer, Linux's
+    ``tcp_fin_timeout``, 60 s), ``max_retries`` (R2 as a count), ports, ``now`` (the clock value), ``name``.
     Timer durations are declared in the spec (``timers:``) in terms of ``rto``, ``msl`` and
     ``user_timeout``, or in seconds (the linux profile's 60 s FIN-WAIT-2 timer).
     ``max_retries`` and ``max_syn_retries`` are R2 as counts of retransmissions (§3.8.3); with
@@ -180,8 +181,11 @@ class Endpoint:
         rto: float = 1.0,
         msl: float = 120.0,
         user_timeout: float | None = None,
+        fin_timeout: float = 60.0,
         max_retries: int = 6,
         max_syn_retries: int = 7,
+        tfo_cookie: bool = False,
+        fastopen_connect: bool = False,
         challenge_ack_limit: tuple[int, float] | None = (10, 5.0),
         iss_secret: bytes | None = None,
         local_port: int | None = None,
@@ -190,10 +194,11 @@ class Endpoint:
         name: str | None = None,
         engine: str = "transitions",
     ) -> None:
-        _check_settings(iss=iss, rcv_wnd=rcv_wnd, rto=rto, msl=msl, user_timeout=user_timeout,
+        _check_settings(iss=iss, rcv_wnd=rcv_wnd, rto=rto, msl=msl, user_timeout=user_timeout, fin_timeout=fin_timeout,
                         max_retries=max_retries, max_syn_retries=max_syn_retries,
                         challenge_ack_limit=challenge_ack_limit, iss_secret=iss_secret,
-                        local_port=local_port, remote_port=remote_port, now=now, name=name)
+                        local_port=local_port, remote_port=remote_port, now=now, name=name,
+                        tfo_cookie=tfo_cookie, fastopen_connect=fastopen_connect)
         if engine not in ("transitions", "table"):
             raise ValueError(f"engine must be 'transitions' or 'table', not {engine!r:.40}")
         if isinstance(spec, str | os.PathLike):
@@ -213,9 +218,11 @@ class Endpoint:
         setattr(self, MODEL_ATTRIBUTE, self.spec.initial)
         self.next_iss = iss  # the ISS the next OPEN uses (then the clock decides)
         self._config = {"rcv_wnd": rcv_wnd, "rto": rto, "msl": msl, "user_timeout": user_timeout,
+                        "fin_timeout": fin_timeout,
                         "max_retries": max_retries, "max_syn_retries": max_syn_retries,
                         "challenge_ack_limit": challenge_ack_limit, "iss_secret": iss_secret,
-                        "local_port": local_port, "remote_port": remote_port}
+                        "local_port": local_port, "remote_port": remote_port,
+                        "tfo_cookie": tfo_cookie, "fastopen_connect": fastopen_connect}
         self._rcv_wnd = rcv_wnd
         self._max_retries, self._max_syn_retries = max_retries, max_syn_retries
         self.challenge_ack_limit = challenge_ack_limit
@@ -224,6 +231,7 @@ class Endpoint:
         self._unacked_timers = compiled.unacked_timers
         self._resume_at = compiled.resume_at
         self.rto, self.msl, self.user_timeout = rto, msl, user_timeout
+        self.fin_timeout = fin_timeout  # Linux net.ipv4.tcp_fin_timeout: the orphan's FIN-WAIT-2 timer (linux)
         self.local_port, self.remote_port = local_port, remote_port
         self.name = name
         self._tcb = self._fresh_tcb()
@@ -291,21 +299,31 @@ class Endpoint:
         """Passive OPEN (RFC 9293 §3.10.1)."""
         return self._call("open_passive")
 
-    def connect(self) -> list[Segment]:
-        """Active OPEN (RFC 9293 §3.10.1): sends the SYN."""
-        return self._call("open_active")
+    def connect(self, data: bytes | int = 0) -> list[Segment]:
+        """Active OPEN (RFC 9293 §3.10.1): sends the SYN.
+
+        ``data`` (bytes or a length) is the first SEND, given with the OPEN. The spec decides where
+        it goes: RFC 9293 queues it until ESTABLISHED (U2, as a SEND in SYN-SENT, §3.10.2); the
+        ``tfo`` profile puts it on the SYN when the endpoint holds a Fast Open cookie (RFC 7413
+        §4.2.2, Linux ``sendto(MSG_FASTOPEN)``), or, with ``fastopen_connect``, sends nothing
+        until the first SEND (Linux ``TCP_FASTOPEN_CONNECT``)."""
+        return self._call("open_active", self._send_data("connect() data", data))
 
     def send(self, data: bytes | int = 0) -> list[Segment]:
         """SEND (RFC 9293 §3.10.2): ``data`` is bytes or a payload length (0 to 2**31-1)."""
+        return self._call("send", self._send_data("send()", data))
+
+    def _send_data(self, what: str, data: object) -> bytes | int:
         if isinstance(data, bytearray | memoryview):
             data = bytes(data)
         elif not isinstance(data, bytes):
             if isinstance(data, str):
-                raise TypeError("send() takes bytes or a payload length, not str (encode the text first)")
-            data = _count("send() length", data)
+                raise TypeError(f"{what} takes bytes or a payload length, not str (encode the text first)")
+            data = _count(f"{what} length", data)
+        assert isinstance(data, bytes | int)
         if (data if isinstance(data, int) else len(data)) + self._tcb.queued >= _HALF_SEQ:
-            raise ValueError("send(): more than 2**31-1 bytes queued (half the sequence space)")
-        return self._call("send", data)
+            raise ValueError(f"{what}: more than 2**31-1 bytes queued (half the sequence space)")
+        return data
 
     def close(self) -> list[Segment]:
         """CLOSE (RFC 9293 §3.10.4): sends our FIN when the state allows it."""
@@ -314,6 +332,140 @@ class Endpoint:
     def abort(self) -> list[Segment]:
         """ABORT (RFC 9293 §3.10.5): sends an RST from synchronized states."""
         return self._call("abort")
+
+    def shutdown(self, *, read: bool = False, write: bool = False) -> list[Segment]:
+        """BSD ``shutdown()``: ``write=True`` is CLOSE (RFC 9293 §3.10.4, a half close: our FIN, and
+        the connection goes on receiving; Linux ``tcp_shutdown`` sends the FIN for SEND_SHUTDOWN).
+
+        ``read=True`` records that the application will not receive again (Linux SHUT_RD sets
+        RCV_SHUTDOWN and sends nothing): data that arrives is still acknowledged and queued where
+        the spec says so (``tcp_rcv_established`` / ``tcp_data_queue`` do not look at the flag),
+        and the spec's guard ``receive_shut`` reads it: the linux profile resets a connection
+        that gets new data in FIN-WAIT-1/2 after it (``tcp_rcv_state_process``, step 7).
+        ``shutdown(read=True)`` where there is no connection is refused as CLOSE is there."""
+        for what, value in (("read", read), ("write", write)):
+            if not isinstance(value, bool):
+                raise TypeError(f"shutdown() {what}= must be True or False, not {value!r:.40}")
+        if not (read or write):
+            raise ValueError("shutdown() needs read=True, write=True or both")
+        if read:
+            state = getattr(self, MODEL_ATTRIBUTE)
+            refusal = next((t for t in self.spec.candidates(state, "close") if t.error), None)
+            if state == self.spec.initial and refusal is not None:  # no TCB to mark (§3.3.2)
+                raise user_call_error(str(refusal.error))(self.state, "shutdown", refusal.id, refusal.error)
+            self._tcb.rcv_shut = True
+        return self.close() if write else []
+
+    def full_close(self) -> list[Segment]:
+        """The application closes its descriptor (BSD ``close()``; Linux ``tcp_close``): it will
+        neither send nor receive again, and the connection becomes an orphan.
+
+        A spec with a ``full_close`` user event (the linux profile) decides everything: RFC 9293
+        §3.6.1 MAY-1's half-duplex close with SHLD-3, "If such a host issues a CLOSE call while
+        received data is still pending in the TCP connection, or if new data is received after
+        CLOSE is called, its TCP implementation SHOULD send a RST to show that data was lost",
+        and the orphan's FIN-WAIT-2 timer. A spec without one (RFC 9293, which does not
+        implement MAY-1) takes it as CLOSE, or as nothing more once our FIN was sent; the TCB
+        still records that the application is gone (``orphan``, ``rcv_shut``)."""
+        if "full_close" in self._event_kind:
+            return self._call("full_close")
+        tcb = self._tcb
+        if tcb.fin_sent or tcb.close_deferred:
+            tcb.orphan = tcb.rcv_shut = True
+            self._begin()
+            return self._end()
+        out = self.close()
+        if getattr(self, MODEL_ATTRIBUTE) != self.spec.initial:
+            self._tcb.orphan = self._tcb.rcv_shut = True
+        return out
+
+    def icmp_error(self, kind: str, seq: int | None = None) -> list[Segment]:
+        """An ICMP error for this connection arrives (RFC 1122 §4.2.3.9): ``kind`` is ``"hard"``,
+        ``"soft"`` or an ICMP message's name (``tcpfsm.runtime.ICMP_ERRORS``, e.g. ``"port_unreachable"``).
+
+        What it does is the spec's (events ``icmp_hard`` / ``icmp_soft``, the ``icmp`` profile):
+        a hard error aborts an opening connection, a soft one is only reported (a notice).
+        ``seq`` is the SEQ of our segment that the message quotes (RFC 5927's check: outside
+        SND.UNA..SND.NXT the message is ignored); None takes it as in the window."""
+        if not isinstance(kind, str):
+            raise TypeError(f"icmp_error() takes an ICMP error's name (str), not {type(kind).__name__}")
+        cls = ICMP_ERRORS.get(kind, kind)
+        if cls not in ("hard", "soft"):
+            raise ValueError(f"icmp_error(): unknown ICMP error {kind!r:.40} (hard, soft, "
+                             f"{', '.join(ICMP_ERRORS)})")
+        event = f"icmp_{cls}"
+        if event not in self._event_kind:
+            raise ValueError(f"icmp_error(): the spec {self.spec.profile or self.spec.name} has no event {event!r} "
+                             "(ICMP errors are in the icmp profile: Endpoint(profile='icmp'))")
+        if seq is not None:
+            seq = _count("icmp_error() seq", seq, SEQ_MOD - 1)
+        quoted = Segment(seq=self._tcb.snd_una if seq is None else seq)
+        return self._run(self._fire_quoted, event, quoted)
+
+    def _fire_quoted(self, event: str, quoted: Segment) -> None:
+        self._fire(event, quoted)
+
+    def icmp_hard(self) -> list[Segment]:
+        """``icmp_error("hard")``: the spec event's own name, as the model checker calls it."""
+        return self.icmp_error("hard")
+
+    def icmp_soft(self) -> list[Segment]:
+        """``icmp_error("soft")``: the spec event's own name, as the model checker calls it."""
+        return self.icmp_error("soft")
+
+    # ------------------------------------------------------------- settings
+    def set_user_timeout(self, seconds: float | None) -> None:
+        """Set the user timeout at any time (RFC 5482 §3, Linux ``TCP_USER_TIMEOUT``): how long
+        sent data may stay unacknowledged before the connection is aborted (RFC 9293 §3.10.8).
+        The timer runs while data is unacknowledged and restarts when an ACK acknowledges new data
+        (``armed: while_unacknowledged``). Changed while it runs, it keeps the time already
+        waited: the deadline moves to when the wait began plus the new timeout (a deadline now
+        in the past fires at the next ``tick()``); None disarms it."""
+        if seconds is not None:
+            seconds = _seconds("user_timeout", seconds)
+        old, self.user_timeout = self.user_timeout, seconds
+        self._config["user_timeout"] = seconds
+        self._retime("user_timeout", old, seconds)
+
+    def set_retry_limits(self, *, max_retries: int | None = None, max_syn_retries: int | None = None) -> None:
+        """Set R2 at any time, as counts of retransmissions (RFC 9293 §3.8.3 MUST-20; Linux
+        ``tcp_retries2``, ``tcp_syn_retries`` / ``TCP_SYNCNT``): the next RTO gives up once the
+        count of the segment being retransmitted has reached the new limit."""
+        if max_retries is not None:
+            self._max_retries = self._tcb.max_retries = _count("max_retries", max_retries, _MAX_RETRIES)
+            self._config["max_retries"] = max_retries
+        if max_syn_retries is not None:
+            self._max_syn_retries = self._tcb.max_syn_retries = _count("max_syn_retries", max_syn_retries,
+                                                                       _MAX_RETRIES)
+            self._config["max_syn_retries"] = max_syn_retries
+
+    def set_fast_open(self, *, cookie: bool | None = None, connect: bool | None = None) -> None:
+        """TCP Fast Open settings (the ``tfo`` profile reads them), at any time: ``cookie``, a client
+        holds a valid cookie for its server / a server finds the cookies of SYNs valid (RFC 7413
+        §4.1); ``connect``, Linux ``TCP_FASTOPEN_CONNECT`` (an active OPEN defers its SYN)."""
+        for name, value, field in (("tfo_cookie", cookie, "tfo_cookie"), ("fastopen_connect", connect,
+                                                                           "fastopen_connect")):
+            if value is None:
+                continue
+            if not isinstance(value, bool):
+                raise TypeError(f"set_fast_open(): {name} must be True or False, not {type(value).__name__}")
+            self._config[name] = value
+            setattr(self._tcb, field, value)
+
+    def _retime(self, param: str, old: float | None, new: float | None) -> None:
+        """Move the deadlines of the armed timers whose duration is made of ``param``."""
+        tcb = self._tcb
+        for timer, d in self.compiled.durations.items():
+            if d is None or d.param != param:
+                continue
+            scale = d.times * (2 ** tcb.retries if d.backoff else 1)
+            deadline = tcb.timers.get(timer)
+            if new is None:
+                tcb.timers.pop(timer, None)
+            elif deadline is not None and old is not None:
+                tcb.timers[timer] = deadline - old * scale + new * scale
+            elif timer in self._unacked_timers and self._rtx:
+                self._arm(timer)  # data is outstanding now: the wait starts now
 
     # ------------------------------------------------------------- segments
     def receive(self, seg: Segment) -> list[Segment]:
@@ -552,11 +704,11 @@ class Endpoint:
         payload: bytes | None = None
         length = 0
         if send.data:
-            data = self._call_data if self._call_data else bytes(self._send_buffer)
+            data = self._payload()
             if isinstance(data, int):
                 length = data
             else:
-                payload, length = bytes(data), len(data)
+                payload, length = bytes(data) if data or not send.ctl & Flags.SYN else None, len(data)
             self._send_buffer.clear()
             tcb.queued = 0
         out = Segment(seq=seq, ack=ack, flags=send.ctl, window=tcb.rcv_wnd, length=length, payload=payload,
@@ -576,8 +728,22 @@ class Endpoint:
                     self._arm(timer)
         self._out.append(out)
 
+    def _payload(self) -> bytes | int:
+        """What a data-bearing send carries: the queued SENDs, then this call's data (bytes when
+        every part has bytes, else a length)."""
+        call, queued, buffered = self._call_data, self._tcb.queued, bytes(self._send_buffer)
+        if not queued:
+            return call if call else buffered
+        if len(buffered) != queued:
+            return queued + (call if isinstance(call, int) else len(call))
+        if isinstance(call, int):
+            return buffered if not call else queued + call
+        return buffered + call
+
     def _fresh_tcb(self) -> TCB:
-        return TCB(rcv_wnd=self._rcv_wnd, max_retries=self._max_retries, max_syn_retries=self._max_syn_retries)
+        return TCB(rcv_wnd=self._rcv_wnd, max_retries=self._max_retries, max_syn_retries=self._max_syn_retries,
+                   tfo_cookie=bool(self._config["tfo_cookie"]),
+                   fastopen_connect=bool(self._config["fastopen_connect"]))
 
     # ---------------------------------------------------------------- effects
     # Each effect of the vocabulary (tcpfsm.spec._vocabulary.EFFECTS) is one method here, bound by @effect.
@@ -674,10 +840,10 @@ class Endpoint:
     @effect("send_queued")
     def _fx_send_queued(self, seg: Segment) -> None:
         if self._tcb.queued:
-            self._call_data = bytes(self._send_buffer) if self._send_buffer else self._tcb.queued
+            call, self._call_data = self._call_data, 0  # the queued SENDs alone
             ack_psh = Send(Flags.ACK | Flags.PSH, "SND.NXT", "RCV.NXT", data=True)
             self._emit(ack_psh, seg)
-            self._call_data = 0
+            self._call_data = call
 
     @effect("defer_close")
     def _fx_defer_close(self, seg: Segment) -> None:
@@ -703,6 +869,10 @@ class Endpoint:
         self._fx_flush(seg)
         self._tcb = self._fresh_tcb()
         self._tcb.passive = True
+
+    @effect("orphan")
+    def _fx_orphan(self, seg: Segment) -> None:
+        self._tcb.orphan = self._tcb.rcv_shut = True
 
     @effect("new_incarnation")
     def _fx_new_incarnation(self, seg: Segment) -> None:
@@ -746,6 +916,24 @@ class Endpoint:
     def _fx_return(self, seg: Segment) -> None:
         """The RFC's "and return": the caller stops the segment's remaining steps."""
 
+    @effect("accept_syn_data")
+    def _fx_accept_syn_data(self, seg: Segment) -> None:
+        self._tcb.fast_open = True
+        if seg.length:  # the text follows the SYN's own sequence number
+            self._fx_accept_data(dataclasses.replace(seg, seq=seq_add(seg.seq, 1), flags=seg.flags & ~Flags.SYN))
+
+    @effect("requeue_syn_data")
+    def _fx_requeue_syn_data(self, seg: Segment) -> None:
+        tcb = self._tcb
+        syn = next((s for s in self._rtx if s.flags & Flags.SYN and s.length), None)
+        if syn is None:
+            return
+        self._rtx.remove(syn)
+        tcb.snd_nxt = tcb.snd_una
+        if syn.payload is not None:
+            self._send_buffer[:0] = syn.payload
+        tcb.queued += syn.length
+
     # ------------------------------------------------------- snapshot and restore
     def snapshot(self) -> EndpointState:
         """Everything this endpoint needs to go on, as a frozen, hashable value."""
@@ -777,7 +965,9 @@ class Endpoint:
         self._challenges = list(snap.challenge_acks)
 
     def clone(self, *, engine: str | None = None) -> Endpoint:
-        """An independent copy in the same state: ``restore(snapshot())`` on a fresh endpoint."""
+        """An independent copy: the same spec, settings as they are now (``rto``, ``msl``,
+        ``user_timeout``, ``fin_timeout``, ports, ... also when changed after construction), state,
+        TCB, timers, queues, ISS clock and notices: ``restore(snapshot())`` on :meth:`fresh`."""
         twin = self.fresh(self.next_iss)
         if engine is not None:
             twin.engine = engine
@@ -795,7 +985,16 @@ class Endpoint:
         """Pickle the spec, the settings and a snapshot: never the shared ``transitions.Machine``,
         the observers or the run-time ``State`` enum (notices travel as text)."""
         notices = tuple((n.text, n.transition, str(n.state)) for n in self.notices)
-        return _unpickle, (self.spec, self.engine, self.name, dict(self._config), self.snapshot(), notices)
+        return _unpickle, (self.spec, self.engine, self.name, self._settings(), self.snapshot(), notices)
+
+    def _settings(self) -> dict[str, Any]:
+        """The settings as they are now: those changed after construction (``ep.rto = 3``) too."""
+        live = {"rcv_wnd": self._rcv_wnd, "rto": self.rto, "msl": self.msl, "user_timeout": self.user_timeout,
+                "fin_timeout": self.fin_timeout, "max_retries": self._max_retries,
+                "max_syn_retries": self._max_syn_retries, "challenge_ack_limit": self.challenge_ack_limit,
+                "local_port": self.local_port, "remote_port": self.remote_port}
+        # iss_secret stays as given: None (this process's random key) is never written into a pickle
+        return {**self._config, **{k: v for k, v in live.items() if k in self._config}}
 
     def resync(self, *, snd_nxt: int | None = None, rcv_nxt: int | None = None, unread: int | None = None) -> None:
         """Bring the TCB in line with evidence from the wire, e.g. after capture loss.
@@ -829,7 +1028,7 @@ class Endpoint:
     def fresh(self, iss: int | None = None) -> Endpoint:
         """A new CLOSED endpoint with this one's spec and settings (e.g. after a crash)."""
         return Endpoint(iss, spec=self.spec, now=self.now, name=self.name, engine=self.engine,
-                        **self._config)  # type: ignore[arg-type]
+                        **self._settings())
 
     def __repr__(self) -> str:
         label = f" {self.name}" if self.name else ""
@@ -886,6 +1085,7 @@ def _check_settings(**kw: Any) -> None:
     _count("rcv_wnd", kw["rcv_wnd"], _MAX_RCV_WND)
     _seconds("rto", kw["rto"])
     _seconds("msl", kw["msl"])
+    _seconds("fin_timeout", kw["fin_timeout"])
     if kw["user_timeout"] is not None:
         _seconds("user_timeout", kw["user_timeout"])
     _count("max_retries", kw["max_retries"], _MAX_RETRIES)
@@ -903,9 +1103,21 @@ def _check_settings(**kw: Any) -> None:
         if kw[port] is not None:
             _count(port, kw[port], 0xFFFF)
     _seconds("now", kw["now"], zero=True)
+    for flag in ("tfo_cookie", "fastopen_connect"):
+        if not isinstance(kw[flag], bool):
+            raise TypeError(f"{flag} must be True or False, not {type(kw[flag]).__name__}")
     if kw["name"] is not None and not isinstance(kw["name"], str):
         raise TypeError(f"name must be a str or None, not {type(kw['name']).__name__}")
 
+
+# ICMP messages by their class for TCP (RFC 1122 §4.2.3.9): Destination Unreachable codes 2-3 are
+# hard errors; codes 0, 1 and 5, Time Exceeded and Parameter Problem soft ones. Code 4 (fragmentation
+# needed) is Path MTU Discovery's (RFC 1191), never fatal: soft here, as in Linux's icmp_err_convert.
+ICMP_ERRORS: dict[str, str] = {
+    "protocol_unreachable": "hard", "port_unreachable": "hard",
+    "net_unreachable": "soft", "host_unreachable": "soft", "frag_needed": "soft",
+    "source_route_failed": "soft", "time_exceeded": "soft", "parameter_problem": "soft",
+}
 
 _PROCESS_SECRET = secrets.token_bytes(16)  # RFC 6528's secret key, one per process unless given
 EFFECT_IMPL: dict[str, EffectImpl] = effect.complete()  # every declared effect has its method
@@ -914,4 +1126,4 @@ _PARAMS = set(inspect.signature(Endpoint.__init__).parameters)
 if any(name not in _PARAMS for name in vocabulary.DURATIONS if name != "seconds"):  # pragma: no cover
     raise LookupError("a duration parameter of the vocabulary has no Endpoint setting of that name")
 
-__all__ = ["Endpoint", "EndpointState", "Notice", "State", "Step"]
+__all__ = ["ICMP_ERRORS", "Endpoint", "EndpointState", "Notice", "State", "Step"]

@@ -37,6 +37,8 @@ class TCB:
     fin_sent: bool = False         # our FIN has a sequence number (SND.NXT counts it)
     fin_received: bool = False     # the peer's FIN was taken (RCV.NXT counts it)
     close_deferred: bool = False   # CLOSE in SYN-RECEIVED with data queued (§3.10.4)
+    rcv_shut: bool = False         # the application will not receive again (shutdown(read) or full_close)
+    orphan: bool = False           # the application closed its descriptor (full_close; Linux SOCK_DEAD)
     retries: int = 0               # retransmissions of the current head
     max_retries: int = 6           # R2 for data as a count (§3.8.3): 127 s at RTO 1 s (SHLD-11: >= 100 s)
     max_syn_retries: int = 7       # R2 for a SYN as a count: 255 s at RTO 1 s (MUST-23: >= 3 minutes)
@@ -46,6 +48,9 @@ class TCB:
     tw_rcv_nxt: int = 0
     queued: int = 0                # bytes of SENDs not yet segmentized
     unread: int = 0                # bytes delivered in order that the user has not read
+    tfo_cookie: bool = False       # TCP Fast Open: a cookie is held / SYN cookies are valid (RFC 7413 §4.1)
+    fastopen_connect: bool = False  # Linux TCP_FASTOPEN_CONNECT: a deferred connect
+    fast_open: bool = False        # this connection's SYN data was accepted by a valid cookie (RFC 7413 §4.2.2)
     timers: dict[str, float] = field(default_factory=dict)  # armed timer -> deadline
 
     @property
@@ -147,6 +152,16 @@ def _data_queued(t: TCB, s: Segment) -> bool:
     return t.queued > 0
 
 
+@predicate("orphaned")
+def _orphaned(t: TCB, s: Segment) -> bool:
+    return t.orphan
+
+
+@predicate("receive_shut")
+def _receive_shut(t: TCB, s: Segment) -> bool:
+    return t.rcv_shut
+
+
 @predicate("data_unread")
 def _data_unread(t: TCB, s: Segment) -> bool:
     return t.unread > 0
@@ -156,6 +171,36 @@ def _data_unread(t: TCB, s: Segment) -> bool:
 def _retries_exhausted(t: TCB, s: Segment) -> bool:
     # while our SYN is unacknowledged (SND.UNA = ISS) the SYN's threshold applies (MUST-23)
     return t.retries >= (t.max_syn_retries if t.snd_una == t.iss else t.max_retries)
+
+
+@predicate("tfo_cookie")
+def _tfo_cookie(t: TCB, s: Segment) -> bool:
+    return t.tfo_cookie
+
+
+@predicate("fastopen_connect")
+def _fastopen_connect(t: TCB, s: Segment) -> bool:
+    return t.fastopen_connect
+
+
+@predicate("syn_unsent")
+def _syn_unsent(t: TCB, s: Segment) -> bool:
+    return t.snd_nxt == t.iss and not t.syn_received
+
+
+@predicate("fast_open")
+def _fast_open(t: TCB, s: Segment) -> bool:
+    return t.fast_open
+
+
+@predicate("icmp_in_window")
+def _icmp_in_window(t: TCB, s: Segment) -> bool:
+    return seq_le(t.snd_una, s.seq) and seq_le(s.seq, t.snd_nxt)
+
+
+@predicate("ack_below_snd_nxt")
+def _ack_below_snd_nxt(t: TCB, s: Segment) -> bool:
+    return seq_lt(s.ack, t.snd_nxt)
 
 
 @check("unacceptable")

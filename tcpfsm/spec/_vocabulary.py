@@ -53,10 +53,26 @@ PREDICATES = _terms("predicate", [
     ("fin_retransmitted", "3.10.7.4", "A FIN already received: FIN set and SEG.SEQ+SEG.LEN = RCV.NXT."),
     ("syn_beyond_old", "3.6.1", "A SYN without ACK whose SEG.SEQ > RCV.NXT (MAY-2, RFC 6191 §2)."),
     ("data_queued", "3.10.4", "SENDs were issued that are not yet segmentized."),
+    ("orphaned", "3.6.1",
+     "The application closed its descriptor (Endpoint.full_close, BSD close()): Linux's SOCK_DEAD orphan."),
+    ("receive_shut", "3.6.1",
+     "The application will not receive again (full_close, or shutdown(read=True)): Linux's RCV_SHUTDOWN."),
     ("retries_exhausted", "3.8.3",
      "The retransmission count reached R2 (MUST-20): the SYN's (MUST-23) while our SYN is unacknowledged, "
      "else the data's."),
     ("data_unread", "RFC 1122 4.2.2.13", "Received data the user has not read."),
+    # TCP Fast Open (RFC 7413; specs/profiles/tfo.yaml): the cookie is a setting, not an option's bytes
+    ("tfo_cookie", "RFC 7413 §4.1",
+     "The Endpoint's `tfo_cookie` setting: a client holds a Fast Open cookie for the server (§4.1.3), a server "
+     "finds the cookie of the SYN valid (§4.1.2)."),
+    ("fastopen_connect", "Linux TCP_FASTOPEN_CONNECT",
+     "The Endpoint's `fastopen_connect` setting: an active OPEN with a cookie defers the SYN to the first SEND."),
+    ("syn_unsent", "Linux tcp_fastopen_defer_connect", "SND.NXT = ISS: no SYN was sent yet (a deferred connect)."),
+    ("fast_open", "RFC 7413 §4.2.2", "The SYN of this connection was accepted with its data by a valid cookie."),
+    ("icmp_in_window", "RFC 5927",
+     "An ICMP error's quoted SEQ (the event's SEG.SEQ) lies in SND.UNA..SND.NXT (Linux tcp_v4_err's check)."),
+    ("ack_below_snd_nxt", "RFC 7413 §4.2.2",
+     "SEG.ACK < SND.NXT: not everything sent is acknowledged (in SYN-SENT: the data on our SYN)."),
 ])
 
 # Checks an arrival step may name (`check:`): tests of the segment against the TCB.
@@ -87,12 +103,21 @@ EFFECTS = _terms("effect", [
     ("flush", "3.10.7.4", "Flush the retransmission and send queues."),
     ("delete_tcb", "3.10.4", "Delete the TCB."),
     ("reset_for_listen", "3.10.7.4", "Forget the peer and keep listening (the TCB stays passive)."),
+    ("orphan", "3.6.1",
+     "The application closed its descriptor (BSD close(); MAY-1's half-duplex close): it will neither send nor "
+     "receive again, the connection is an orphan (Linux SOCK_DEAD, RCV_SHUTDOWN)."),
     ("new_incarnation", "3.6.1",
      "Start a new incarnation of the connection from TIME-WAIT (MAY-2), keeping the old one's numbers."),
     ("back_to_time_wait", "3.6.1",
      "The reopening SYN was an old duplicate: take back the old incarnation's numbers (MAY-2 condition 2)."),
     ("retransmit", "3.8.1", "Resend the oldest unacknowledged segment; back off the RTO."),
     ("return", "3.10.7.4", 'Stop processing this segment (the RFC\'s "and return").'),
+    ("accept_syn_data", "RFC 7413 §4.2.2",
+     "A valid cookie: deliver the SYN's text at once (RCV.NXT advances over it, step 2a); the connection is "
+     "Fast Open."),
+    ("requeue_syn_data", "RFC 7413 §4.2.2",
+     "The SYN,ACK acknowledged our SYN but not its data: SND.NXT = SND.UNA and the data goes back to the send "
+     "queue, to be sent with the ACK (step 4)."),
 ])
 
 # Where a sent segment's SEQ and ACK come from (`send: {seq: ..., ack: ...}`, RFC 9293 notation).
@@ -113,6 +138,8 @@ DURATIONS = _terms("duration", [
     ("msl", "3.4.2", "The Endpoint's `msl` (maximum segment lifetime, s) times `times`: `{param: msl, times: 2}`."),
     ("rto", "3.8.1", "The Endpoint's `rto` (s), doubled per retransmission when `backoff: true`."),
     ("user_timeout", "3.10.8", "The Endpoint's `user_timeout` (s); the timer is not armed when it is None."),
+    ("fin_timeout", "Linux tcp_fin_timeout",
+     "The Endpoint's `fin_timeout` (s, default 60): how long an orphan stays in FIN-WAIT-2 (tcp_fin_timeout)."),
 ])
 
 # Rate limits a send may be subject to (`send: {..., throttle: NAME}`).
