@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         machine_for,
         state_of,
     )
+    from tcpfsm.sockets import Host, Listener, Socket, SocketError
     from tcpfsm.spec import Spec, Transition, available_profiles, load_spec, resolve_spec
 
 # The spec's, the runtime's and the monitor's names load their modules when first used, so that
@@ -57,6 +58,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("Spec", "Transition", "available_profiles", "load_spec", "resolve_spec"), "tcpfsm.spec"),
     **dict.fromkeys(("ConnectionStates", "Monitor", "SkippedPacket", "TcpPacket", "from_dpkt", "from_scapy"),
                     "tcpfsm.conformance"),
+    **dict.fromkeys(("Host", "Listener", "Socket", "SocketError"), "tcpfsm.sockets"),
 }
 
 
@@ -87,12 +89,16 @@ __all__ = [
     "EndpointPair",
     "EndpointState",
     "Flags",
+    "Host",
+    "Listener",
     "Monitor",
     "Notice",
     "ObserverError",
     "Problem",
     "Segment",
     "SkippedPacket",
+    "Socket",
+    "SocketError",
     "Spec",
     "SpecError",
     "SpecGap",

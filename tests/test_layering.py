@@ -24,12 +24,12 @@ from tcpfsm.runtime import TCB, Endpoint
 PACKAGE = Path(__file__).resolve().parent.parent / "tcpfsm"
 
 LAYERS = {"base": 0, "spec": 1, "runtime": 2, "checker": 3, "conformance": 3, "render": 3, "capture": 3, "walk": 3,
-          "explain": 3, "export": 3,
+          "explain": 3, "export": 3, "sockets": 3, "packetdrill": 3,
           "cli": 4, "testing": 4, "__main__": 4}
 # render draws checker, conformance, capture and walk values; a capture of a counterexample reads the
 # checker's move table (its labels); the walk writes its frames with capture; explain runs checks
 EXTRA = {"render": {"checker", "conformance", "capture", "walk"}, "capture": {"checker"}, "walk": {"capture"},
-         "explain": {"checker"}, "export": {"checker"}}
+         "explain": {"checker"}, "export": {"checker"}, "packetdrill": {"sockets"}}
 SHELLS = {"cli", "testing", "__main__"}          # nothing imports these
 KNOWN_EXCEPTIONS: set[str] = set()  # module paths relative to tcpfsm/, e.g. "checker/_local.py"
 

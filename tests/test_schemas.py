@@ -38,6 +38,7 @@ OUTPUT_SCHEMAS = {
     "walk": "walk.schema.json",
     "explain": "explain.schema.json",  # validated in tests/test_incarnations.py (a slow run)
     "glossary": "glossary.schema.json",
+    "packetdrill": "packetdrill.schema.json",  # validated in tests/test_packetdrill.py
 }
 # --json outputs without a schema yet (move each to OUTPUT_SCHEMAS, with a test, once it has one)
 WITHOUT_SCHEMA = {"spec vocabulary"}

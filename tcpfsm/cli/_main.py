@@ -40,6 +40,7 @@ _COMMANDS = {
     "explain": ("tcpfsm.cli._explain", "explain_cmd"),
     "export": ("tcpfsm.cli._export", "export_cmd"),
     "walk": ("tcpfsm.cli._walk", "walk_cmd"),
+    "packetdrill": ("tcpfsm.cli._packetdrill", "packetdrill_cmd"),
     "glossary": ("tcpfsm.cli._learn", "glossary_cmd"),
     "explore": ("tcpfsm.cli._learn", "explore_cmd"),
 }

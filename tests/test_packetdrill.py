@@ -1,0 +1,179 @@
+"""``tcpfsm packetdrill``: packetdrill's script language read, run against the socket layer and
+the spec, line by line.
+
+The scripts in tests/data/packetdrill/ are the project's own (none is copied from packetdrill's
+GPL-2.0 repository); the packets they expect are what Linux sends, each script citing the kernel
+function or RFC sentence it follows. Here the runner itself is tested: a crafted divergence is
+reported with its line and its rule, a syntax error with file:line (exit 2), and what the model
+cannot run is counted as not modelled, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tcpfsm.cli import main
+from tcpfsm.packetdrill import Packet, ScriptError, Syscall, parse_script, run_text
+
+from .conftest import ROOT
+from .test_schemas import problems
+
+SCRIPTS = sorted((ROOT / "tests" / "data" / "packetdrill").glob("*.pkt"))
+
+HANDSHAKE = """\
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    bind(3, ..., ...) = 0
++0    listen(3, 1) = 0
++0    < S 0:0(0) win 65535
++0    > S. 0:0(0) ack 1
++.1   < . 1:1(0) ack 1 win 514
++0    accept(3, ..., ...) = 4
+"""
+
+
+def test_the_scripts_cover_the_lifecycle() -> None:
+    names = {p.stem for p in SCRIPTS}
+    for needed in ("handshake-passive", "handshake-active", "simultaneous-open", "close-active", "close-passive",
+                   "close-half", "rst-refused", "rst-established", "close-unread", "close-data-after",
+                   "time-wait", "tfo-server", "tfo-client", "listener-close", "rst-before-accept", "linger-abort"):
+        assert needed in names
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_each_script_passes_on_linux(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["packetdrill", str(script), "--profile", "linux", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert not problems(data, "packetdrill.schema.json")
+    [result] = data["scripts"]
+    assert code == 0, result["divergence"]
+    counts = result["counts"]
+    assert counts["read"] == counts["run"] + counts["not_modelled"] + counts["not_run"]
+    assert counts["diverged"] == 0 and counts["not_run"] == 0
+
+
+def test_all_scripts_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["packetdrill", *map(str, SCRIPTS), "--profile", "linux"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(SCRIPTS)} of {len(SCRIPTS)} script(s) pass" in out
+
+
+def test_a_crafted_divergence_names_its_line_and_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The script expects a FIN on close() with unread data; Linux (tcp_close, data_was_unread) and
+    the linux profile reset instead: the divergence is line 10, naming the rule that sent the RST."""
+    script = tmp_path / "unread-fin.pkt"
+    script.write_text(HANDSHAKE + "+0 < P. 1:101(100) ack 1 win 514\n+0 > . 1:1(0) ack 101\n"
+                      "+0 close(4) = 0\n+0 > F. 1:1(0) ack 101\n+0 < . 1:1(0) ack 2 win 514\n")
+    assert main(["packetdrill", str(script), "--profile", "linux"]) == 1
+    out = capsys.readouterr().out
+    assert f"{script}:11: divergence" in out and "flags RST,ACK where the script has FIN,ACK" in out
+    assert main(["packetdrill", str(script), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert not problems(data, "packetdrill.schema.json")
+    div = data["scripts"][0]["divergence"]
+    assert div["line"] == 11 and div["actual"] == "R. 1:1(0) ack 101"
+    [rule] = div["rules"]
+    assert rule["rule"] and rule["ref"] and "CLOSED" in rule["what"]  # the spec row that sent the reset
+    assert data["scripts"][0]["lines"][-1]["status"] == "not_run"
+
+
+def test_a_divergence_on_a_call_result_and_on_silence() -> None:
+    # read() of 100 bytes when only 50 arrived returns 50 (tcp_recvmsg)
+    r = run_text(HANDSHAKE + "+0 < P. 1:51(50) ack 1 win 514\n+0 > . 1:1(0) ack 51\n+0 read(4, ..., 100) = 100\n")
+    [div] = [x for x in r.lines if x.status == "divergence"]
+    assert div.line == 10 and div.actual == "50"
+    # nothing is sent after a bare ACK in ESTABLISHED (RFC 9293 §3.10.7.4): the rule is named
+    r = run_text(HANDSHAKE + "+0 < . 1:1(0) ack 1 win 514\n+0 > . 1:1(0) ack 1\n")
+    [div] = [x for x in r.lines if x.status == "divergence"]
+    assert div.line == 9 and div.actual == "nothing" and "after" in div.message
+
+
+def test_a_blocking_call_that_never_returns() -> None:
+    r = run_text("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n0...1 connect(3, ..., ...) = 0\n+0 > S 0:0(0)\n")
+    [div] = [x for x in r.lines if x.status == "divergence"]
+    assert div.line == 2 and "never returned" in div.message
+    # without "...", a call that would block is a divergence at once
+    r = run_text(HANDSHAKE + "+0 read(4, ..., 10) = 10\n")
+    assert [x.line for x in r.lines if x.status == "divergence"] == [8]
+
+
+def test_what_the_model_does_not_run_is_counted_by_reason() -> None:
+    text = ("--tolerance_usecs=10000\n"
+            "`sysctl -q net.ipv4.tcp_timestamps=0`\n"
+            + HANDSHAKE +
+            "+0 %{ assert tcpi_state == 1 }%\n"
+            "+0 poll([{fd=4, events=POLLOUT, revents=POLLOUT}], 1, 0) = 1\n"
+            "+0 setsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0\n"
+            "+0 < udp (10)\n")
+    r = run_text(text)
+    c = r.counts()
+    assert r.passed and c["read"] == c["run"] + c["not_modelled"] + c["not_run"]
+    assert c["not_modelled_by_reason"] == {"python block": 1, "script option": 1, "setsockopt SO_KEEPALIVE": 1,
+                                           "shell command": 1, "syscall poll": 1, "udp packet": 1}
+    assert [x.line for x in r.lines if x.status == "not_modelled"] == [1, 2, 10, 11, 12, 13]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:5(0) win 1\n", 2, "does not hold"),
+    ("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\n+0 < S 0:0(0) bogus 1\n", 3, "unknown packet field"),
+    ("socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n", 1, "needs a time"),
+    ("0 socket(..., SOCK_STREAM) = maybe\n", 1, "bad result"),
+    ("0 socket(...)\n", 1, "not a packet"),
+    ("/* a comment\nover lines */\n0 %{ unclosed\n", 3, "not closed"),
+])
+def test_syntax_errors_name_file_and_line(text: str, line: int, words: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ScriptError) as err:
+        parse_script(text, "x.pkt")
+    assert err.value.line == line and words in str(err.value) and str(err.value).startswith(f"x.pkt:{line}:")
+    script = tmp_path / "bad.pkt"
+    script.write_text(text)
+    assert main(["packetdrill", str(script)]) == 2
+    assert f"{script}:{line}:" in capsys.readouterr().err
+
+
+def test_parse_times_packets_and_calls() -> None:
+    s = parse_script("// c\n0.100 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3 // trailing\n"
+                     "+.1~+.2 > P. 1:1001(1000) ack 1 win 257 <nop,nop,TS val 1 ecr 2>\n"
+                     "*  < [ect0] F. 5:5(0) ack 9\n"
+                     "0.2...0.3 read(4, ..., 10) = -1 ECONNRESET (Connection reset by peer)\n")
+    a, b, c, d = s.events
+    assert a.line == 2 and a.time is not None and (a.time.start, a.time.relative) == (0.1, False)
+    assert isinstance(b.body, Packet) and b.time is not None and b.time.relative and b.time.end == 0.2
+    assert (b.body.flags, b.body.start, b.body.end, b.body.length) == ("P.", 1, 1001, 1000)
+    assert (b.body.ack, b.body.win) == (1, 257)
+    assert b.body.options == "nop,nop,TS val 1 ecr 2"
+    assert c.time is not None and c.time.any and isinstance(c.body, Packet) and c.body.ecn == "ect0"
+    assert d.time is not None and d.time.blocking and isinstance(d.body, Syscall)
+    assert (d.body.name, d.body.args, d.body.result, d.body.errno) == ("read", ("4", "...", "10"), -1, "ECONNRESET")
+
+
+def test_tfo_runs_on_the_tfo_overlay_only_when_asked_for_by_the_script() -> None:
+    script = next(p for p in SCRIPTS if p.stem == "tfo-server")
+    from tcpfsm.packetdrill import run_script
+
+    r = run_script(script)
+    assert r.profile == "tfo" and r.passed
+    assert "tfo profile" in r.lines[0].notes[-1]
+    # on RFC 9293 there is no Fast Open: setsockopt(TCP_FASTOPEN) is not modelled and the SYN's data
+    # is not acknowledged by the SYN,ACK (RFC 9293 §3.10.7.2 holds it for ESTABLISHED)
+    r = run_script(script, profile="rfc9293")
+    assert not r.passed
+    assert "setsockopt TCP_FASTOPEN" in r.counts()["not_modelled_by_reason"]
+
+
+def test_the_scripts_tell_linux_from_rfc9293(capsys: pytest.CaptureFixture[str]) -> None:
+    """Where Linux departs from RFC 9293's text the scripts diverge on rfc9293, at the rule that
+    differs: close() with unread data (RFC 9293 U9 sends FIN; Linux tcp_close resets), SO_LINGER
+    {1, 0} (RFC 9293 §3.10.5's RST has no ACK bit; Linux's active reset has one), data after close
+    (SHLD-3's second clause is a SHOULD the base spec does not take)."""
+    assert main(["packetdrill", *map(str, SCRIPTS), "--profile", "rfc9293", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert not problems(data, "packetdrill.schema.json")
+    diverged = {Path(s["script"]).stem: s["divergence"] for s in data["scripts"] if s["divergence"]}
+    assert {"close-unread", "linger-abort", "close-data-after", "tfo-server", "tfo-client"} <= set(diverged)
+    assert diverged["close-unread"]["rules"][0]["rule"] == "U9"
+    assert diverged["linger-abort"]["message"].startswith("flags RST where the script has RST,ACK [rule U14")
+    assert "handshake-passive" not in diverged and "time-wait" not in diverged
