@@ -25,7 +25,6 @@ from tcpfsm.conformance._monitor import (
     SYN,
     Connection,
     Engine,
-    Side,
     Stats,
     View,
     pop_idle,
@@ -66,6 +65,7 @@ class Track:
     base_orig: int | None = None
     base_resp: int | None = None
     stats: Stats = field(default_factory=Stats)
+    t0: float | None = None  # the earliest capture time seen: a timer's deadline is at least floor after it
 
 
 class MemoMonitor:
@@ -100,9 +100,18 @@ class MemoMonitor:
         a, b = (src, sport), (dst, dport)
         k4 = (a, b) if a <= b else (b, a)
         t = self.active.get(k4)
+        reopened = None
         if t is not None and flags & SYN and not flags & ACK and self._ended(t):
             final, finished = self._final(t)
             if finished:
+                ends = final.summary["endpoints"]
+                to = ends[1] if b == t.resp else ends[0]
+                if to["states"] and to["states"][-1] in self.real.roles.time_wait and a != b:
+                    # the receiver may still be in TIME-WAIT: the plain engine decides (Engine.reopen)
+                    self._go_real(t)
+                    assert t.real is not None
+                    self.real._flush(t.real)
+                    reopened = self.real.reopen(t.real, TcpPacket(*r), self.next_id)
                 self._finalize(t, final)
                 del self.active[k4]
                 self._idle.pop(k4, None)
@@ -112,10 +121,17 @@ class MemoMonitor:
                 assert t.real is not None
                 self.real._flush(t.real)
         if t is None:
-            t = Track(self.next_id, a, b, number, node=self.root if self.trie else None)
+            t = Track(self.next_id, a, b, number, node=self.root if self.trie and reopened is None else None)
+            t.real = reopened  # a TIME-WAIT endpoint's new connection goes the long way
             self.next_id += 1
             self.active[k4] = t
         t.last_packet = number
+        if t.t0 is None or ts < t.t0:
+            t.t0 = ts
+        if t.real is None and t.node is not None and ts - t.t0 >= self.real.timed_floor:
+            # a timer the wire cannot show (TIME-WAIT's, FIN-WAIT-2's) may have run out by now, and
+            # the trie's paths carry no times: the plain engine, which keeps the shadows' clocks
+            self._go_real(t)
         idle = self._idle
         idle.pop(k4, None)
         idle[k4] = ts
@@ -133,6 +149,8 @@ class MemoMonitor:
         if a == t.orig:
             if t.base_orig is None:
                 t.base_orig = seq
+                if a == b:  # a self-connect: one socket, one sequence space
+                    t.base_resp = seq
             if t.base_resp is None and flags & ACK and not flags & SYN:
                 t.base_resp = ack  # seen from the middle
             who, sb, ab = 0, t.base_orig, t.base_resp
@@ -197,7 +215,7 @@ class MemoMonitor:
         """Rebuild the connection by replaying its packets through the real monitor."""
         if t.real is not None:
             return
-        conn = Connection(t.id, Side(*t.orig), Side(*t.resp), t.first_packet)
+        conn = Engine.new_connection(t.id, t.orig, t.resp, t.first_packet)
         for q in t.prefix:
             self.real._handle(conn, TcpPacket(*q))
         t.real = conn
@@ -214,7 +232,7 @@ class MemoMonitor:
         if t.real is not None:
             conn = Engine.copy(t.real)
         else:
-            conn = Connection(t.id, Side(*t.orig), Side(*t.resp), t.first_packet)
+            conn = Engine.new_connection(t.id, t.orig, t.resp, t.first_packet)
             for q in t.prefix:
                 self.real._handle(conn, TcpPacket(*q))
         settled = len(conn.findings)

@@ -30,6 +30,13 @@ arrived); only then does Y's shadow receive it. What is still pending when the c
 (or when a new SYN reuses the 4-tuple) is delivered then, in capture order, *unconfirmed*: a
 side whose latest state came from such a delivery carries ``unconfirmed_end`` until a later
 segment of its own acknowledges that far or its state moves on evidence of its own.
+A bare RST <SEQ=S> is evidence too: the reset of a segment whose ACK field was S (RFC 9293
+§3.10.7.1), see :meth:`Engine._reset_evidence`.
+
+The shadows keep capture time (each delivery at the delivered segment's timestamp): a timer
+the wire cannot show firing (``Roles.timed``) fires once its deadline has passed. A
+self-connect has one Side, both originator and responder. A SYN to an end still in TIME-WAIT
+starts a new connection whose responder is that end's shadow (:meth:`Engine.reopen`).
 
 The shadows are driven through the Endpoint's public API only (user calls, ``receive``,
 ``timeout``, ``resync``, ``join_midstream``, ``snapshot``/``restore``, ``clone``); the TCB is
@@ -214,6 +221,16 @@ class Connection:
             return self.orig, self.resp, "orig"
         return self.resp, self.orig, "resp"
 
+    @property
+    def self_connect(self) -> bool:
+        """One socket at both ends of the 4-tuple (src == dst, sport == dport): it sends its
+        segments to itself, a simultaneous open with itself (RFC 9293 §3.5, Figure 8). Its one
+        Side is both the originator and the responder."""
+        return self.resp is self.orig
+
+    def sides(self) -> tuple[Side, ...]:
+        return (self.orig,) if self.resp is self.orig else (self.orig, self.resp)
+
     def note(self, letter: str, who: str) -> None:
         ch = letter if who == "orig" else letter.lower()
         if ch not in self._hist_seen:
@@ -221,7 +238,7 @@ class Connection:
             self.history.append(ch)
 
     def finished(self, roles: Roles) -> bool:
-        ends = [s.ep for s in (self.orig, self.resp) if s.ep is not None]
+        ends = [s.ep for s in self.sides() if s.ep is not None]
         return bool(ends) and all(e.state_name in roles.finished for e in ends)
 
     @property
@@ -305,6 +322,10 @@ class Roles:
     open_state: str               # where an active opener's acceptable SYN,ACK leads
     fin_on_close: frozenset[str]  # states whose CLOSE sends a FIN
     fin_acked: frozenset[str]     # where the ACK of our FIN leads from those CLOSE targets
+    time_wait: frozenset[str]     # the time_wait group: a new SYN there is the endpoint's own (S22)
+    # timers the wire cannot show firing (armed by the spec's actions, not while data is
+    # unacknowledged: a retransmission timer's expiry shows as the retransmission itself)
+    timed: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, spec: Spec) -> Roles:
@@ -319,7 +340,9 @@ class Roles:
                               if t.changes_state(s))
         return cls(frozenset(n for n, g in groups.items() if g in ("closed", "time_wait")),
                    frozenset(n for n, g in groups.items() if g in ("closed", "listen", "syn_sent")),
-                   target(spec.initial, "open_passive"), machine_for(spec).established, fin_on_close, fin_acked)
+                   target(spec.initial, "open_passive"), machine_for(spec).established, fin_on_close, fin_acked,
+                   frozenset(n for n, g in groups.items() if g == "time_wait"),
+                   frozenset(t.name for t in spec.timer_defs if t.armed == "by_actions"))
 
 
 class View(NamedTuple):
@@ -349,6 +372,23 @@ class Engine:
         self._idle: dict[tuple[tuple[str, int], tuple[str, int]], float] = {}  # oldest activity first
         self._count = 0
         self.on_packet = on_packet  # called after each packet with its connection (--packets)
+        self._ts = 0.0  # the capture time of the packet being handled: new shadows' clocks start there
+        self.timed_floor = self._timed_floor()
+
+    def _timed_floor(self) -> float:
+        """The shortest time a timer of ``Roles.timed`` runs once armed (its declared duration,
+        with a shadow's settings): no such timer fires within this long of a connection's first
+        packet. The memo trie, whose paths carry no times, is left for the plain engine after it."""
+        ep = Endpoint(spec=self.spec, engine="table")
+        floor = float("inf")
+        for name in self.roles.timed:
+            d = machine_for(self.spec).durations.get(name)
+            if d is None:
+                continue
+            base = d.seconds if d.seconds is not None else getattr(ep, str(d.param), None)
+            if base is not None:
+                floor = min(floor, float(base) * (d.times if d.seconds is None else 1.0))
+        return floor
 
     # ------------------------------------------------------------ connections
     @staticmethod
@@ -360,15 +400,18 @@ class Engine:
         key = self._key(p)
         conn = self.active.get(key)
         ended = conn is not None and (conn.flags_seen["orig"] | conn.flags_seen["resp"]) & (FIN | RST)
+        reopened = None
         if conn is not None and ended and p.flags & SYN and not p.flags & ACK:
             self._flush(conn)  # what was in flight has arrived by now
             if conn.finished(self.roles):
-                # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection
+                # the 4-tuple is reused after TIME-WAIT (or after both ends closed): a new connection,
+                # whose receiver is the TIME-WAIT endpoint itself if it still is in TIME-WAIT (S22)
+                reopened = self.reopen(conn, p, self.next_id)
                 self._retire(self.active.pop(key))
                 self._idle.pop(key, None)
                 conn = None
         if conn is None:
-            conn = Connection(self.next_id, Side(p.src, p.sport), Side(p.dst, p.dport), p.number)
+            conn = reopened or self.new_connection(self.next_id, (p.src, p.sport), (p.dst, p.dport), p.number)
             self.next_id += 1
             self.active[key] = conn
         conn.last_packet = p.number
@@ -383,6 +426,39 @@ class Engine:
         self._count += 1
         if not self._count & SWEEP_EVERY:
             self.sweep(p.ts)
+
+    @staticmethod
+    def new_connection(cid: int, a: tuple[str, int], b: tuple[str, int], first: int) -> Connection:
+        """A connection from A (its first packet's sender) to B; one Side when A is B (a self-connect)."""
+        orig = Side(*a)
+        return Connection(cid, orig, orig if a == b else Side(*b), first)
+
+    def reopen(self, conn: Connection, p: TcpPacket, cid: int) -> Connection | None:
+        """A SYN to an end of a finished connection that is in TIME-WAIT at the SYN's capture time
+        (its 2MSL timer has not run out) is that endpoint's: RFC 9293 §3.10.7.4 / RFC 6191 (the
+        spec's S22, ambiguity A9) take it from TIME-WAIT. The new connection (a new record, as
+        Zeek counts them) carries a copy of that shadow, starting in TIME-WAIT; the SYN's sender
+        starts CLOSED (its own shadow if it is CLOSED, else a new socket). None: a new connection
+        from scratch (the responder begins in LISTEN or CLOSED)."""
+        x, y, _ = conn.side(p.src, p.sport)
+        if conn.self_connect or y.ep is None or y.ep.state_name not in self.roles.time_wait:
+            return None
+        new = self.new_connection(cid, (p.src, p.sport), (p.dst, p.dport), p.number)
+        for old, side in ((y, new.resp), (x, new.orig)):
+            if old.ep is None or (old.ep.state_name != self.spec.initial and old is x):
+                continue
+            ep = old.ep.clone()
+            ep.observe(partial(_record_step, side))
+            side.ep = ep
+            side.record(ep.state_name)
+        self._ts = p.ts
+        self._clock(new.resp, p.ts)
+        if new.resp.ep is None or new.resp.ep.state_name not in self.roles.time_wait:
+            release(new)
+            return None  # 2MSL has passed by the SYN's time: TIME-WAIT was over
+        new.resp.states[:] = [new.resp.ep.state_name]
+        new.syn_seen = True
+        return new
 
     def _retire(self, conn: Connection) -> None:
         release(conn)  # memory follows the open connections
@@ -425,14 +501,14 @@ class Engine:
     def copy(conn: Connection) -> Connection:
         """An independent copy of a connection: its shadows cloned (``Endpoint.clone``)."""
         sides = []
-        for side in (conn.orig, conn.resp):
+        for side in conn.sides():
             twin = dataclasses.replace(side, ep=side.ep.clone() if side.ep is not None else None,
                                        states=list(side.states), expected=list(side.expected),
                                        pending=list(side.pending))
             if twin.ep is not None:
                 twin.ep.observe(partial(_record_step, twin))
             sides.append(twin)
-        return dataclasses.replace(conn, orig=sides[0], resp=sides[1], history=list(conn.history),
+        return dataclasses.replace(conn, orig=sides[0], resp=sides[-1], history=list(conn.history),
                                    _hist_seen=set(conn._hist_seen), flags_seen=dict(conn.flags_seen),
                                    findings=list(conn.findings), packets=list(conn.packets))
 
@@ -452,7 +528,7 @@ class Engine:
         # the receive window is left wide open: the capture, not the shadow, says what fits; so is
         # the challenge-ACK throttle (a stack's own limit is not the shadow's to guess)
         ep = Endpoint(iss, spec=self.spec, engine="table", rcv_wnd=1 << 30, challenge_ack_limit=None,
-                      name=f"{side.addr}:{side.port}")
+                      name=f"{side.addr}:{side.port}", now=max(self._ts, 0.0))
         ep.observe(partial(_record_step, side))
         side.ep = ep
         side.record(ep.state_name)
@@ -460,6 +536,7 @@ class Engine:
 
     def _handle(self, conn: Connection, p: TcpPacket) -> None:
         x, y, who = conn.side(p.src, p.sport)
+        self._ts = p.ts
         seg = _segment(p)
         if p.flags & ACK and (x.acked_by_me is None or seq_lt(x.acked_by_me, p.ack)):
             x.acked_by_me = p.ack
@@ -474,6 +551,9 @@ class Engine:
             self._first_from(conn, x, y, p, seg, who)
         else:
             self._catch_up(conn, x, p)
+            if p.flags & SYN and p.flags & ACK:
+                self._take_iss(x, p.seq)
+            self._clock(x, p.ts)
             self._explain_send(conn, x, p, seg)
         if len(x.states) != moves:
             x.unconfirmed_end = None  # X moved on its own packet's evidence
@@ -486,7 +566,12 @@ class Engine:
         sends its next one (at the far end's vantage, or when segments cross). X's ACK number
         is the evidence; a segment without ACK (a SYN) proves nothing.
         """
-        if x.ep is None or not x.pending or not p.flags & ACK:
+        if x.ep is None or not x.pending:
+            return
+        if p.flags & RST and not p.flags & (ACK | SYN):
+            self._reset_evidence(conn, x, p)
+            return
+        if not p.flags & ACK:
             return
         t = x.ep.tcb
         if not p.flags & SYN and t.syn_received and seq_lt(t.snd_nxt, p.seq):
@@ -496,16 +581,128 @@ class Engine:
             conn.note("G", "orig" if x is conn.orig else "resp")
         n = 0
         for _q, qseg in x.pending:
-            if not seq_le(seq_add(qseg.seq, qseg.seg_len), p.ack):
+            # a SYN arrived when its own number is acknowledged, even if its data is not (a server
+            # that refused the Fast Open cookie acknowledges only the SYN, RFC 7413 §4.2.2 step 2b)
+            if not seq_le(seq_add(qseg.seq, 1 if qseg.bits & SYN else qseg.seg_len), p.ack):
                 break
             n += 1
         for q, qseg in x.pending[:n]:
             self._deliver(conn, x, q, qseg, confirmed=True)
         del x.pending[:n]
 
+    @staticmethod
+    def _take_iss(x: Side, iss: int) -> None:
+        """X's SYN,ACK carries the ISS its stack chose (RFC 9293 §3.4.1 leaves the choice to it, RFC
+        6528 keys it; for a TIME-WAIT reopened by a SYN, S22, RFC 6191 only asks for one above the
+        old numbers and Linux's tcp_timewait_state_process takes tw_snd_nxt + 65535 + 2): where
+        X's shadow chose another one for a SYN not yet acknowledged, the wire's is taken."""
+        ep = x.ep
+        assert ep is not None
+        t = ep.tcb
+        if not t.syn_received or t.iss == iss or seq_lt(t.iss, t.snd_una):
+            return
+        d = (iss - t.iss) % _MOD
+        snap = ep.snapshot()
+        ep.restore(snap.replace(iss=iss, snd_una=(t.snd_una + d) % _MOD, snd_nxt=(t.snd_nxt + d) % _MOD,
+                                retransmission_queue=tuple(dataclasses.replace(s, seq=(s.seq + d) % _MOD)
+                                                           for s in snap.retransmission_queue)))
+        x.expected[:] = [dataclasses.replace(s, seq=(s.seq + d) % _MOD) if s.bits & SYN else s for s in x.expected]
+
+    def _reset_evidence(self, conn: Connection, x: Side, p: TcpPacket) -> None:
+        """A bare RST <SEQ=S> from X: the reset of a segment whose ACK field was S (RFC 9293
+        §3.10.7.1, §3.10.7.2, and the data-lost resets of §3.6.1 / §3.10.7.4: "the reset takes
+        its sequence number from the ACK field of the segment"). So X received that segment and
+        everything before it: deliver them (the answered one last). If X's shadow does not
+        answer it so, the ways a Linux socket would are tried in turn: the application had
+        closed its descriptor (an orphan: ``full_close``), and then the orphan's FIN-WAIT-2
+        timer (the profile's declared ``tcp_fin_timeout``) ran out before the answered segment
+        came (its deadline by capture time, else earlier: the sysctl is the host's, the wire
+        shows the socket gone). None fitting, see the end below.
+        """
+        ep = x.ep
+        assert ep is not None
+        n = 0
+        for i, (q, _qseg) in enumerate(x.pending):
+            if q.flags & ACK and q.ack == p.seq:
+                n = i + 1
+        if not n:
+            return
+        batch = x.pending[:n]
+        del x.pending[:n]
+        want = _segment(p)
+        orphan = "full_close" in {e.name for e in self.spec.events}
+        for how in ("as_is", "orphan", "orphan_early") if orphan else ("as_is",):
+            if how != "as_is" and (ep.tcb.orphan or not ep.tcb.fin_sent):
+                break  # the orphan hypothesis is for a side whose FIN is out (FIN-WAIT-1, -2, ...)
+            trial = self.copy(conn)
+            tx = trial.orig if x is conn.orig else trial.resp
+            out = self._trial(trial, tx, batch, how)
+            release(trial)
+            if out is not None and any(_same(want, s) for s in out):
+                self._trial(conn, x, batch, how)
+                return
+        # No way of the spec's answers the segment so. If the segments before it take X to
+        # FIN-WAIT-2, the answered one met a FIN-WAIT-2 that was gone (a timer the spec lacks,
+        # A4): that much is taken, and the reset is reported so (_spontaneous_rst), not as a
+        # reset out of TIME-WAIT. Otherwise the reset is no evidence the shadow can use (the
+        # sender lost its state, or the shadow holds the wrong one): nothing is delivered.
+        trial = self.copy(conn)
+        tx = trial.orig if x is conn.orig else trial.resp
+        self._trial(trial, tx, batch[:-1], "as_is")
+        gone = tx.ep is not None and tx.ep.state_name in self.roles.fin_acked
+        release(trial)
+        if gone:
+            self._trial(conn, x, batch[:-1], "as_is")
+        else:
+            x.pending[:0] = batch
+
+    def _trial(self, conn: Connection, x: Side, batch: list[tuple[TcpPacket, Segment]],
+               how: str) -> list[Segment] | None:
+        """Deliver ``batch`` to X (see :meth:`_reset_evidence`); X's reply to the last one."""
+        ep = x.ep
+        assert ep is not None
+        if how != "as_is":
+            try:
+                if ep.full_close():
+                    return None  # it would have sent something: not what the wire shows
+            except UserCallError:
+                return None
+        for i, (q, qseg) in enumerate(batch):
+            last = i == len(batch) - 1
+            if last and how == "orphan_early":
+                self._clock(x, q.ts)
+                if not self._timer_leaves(ep):
+                    return None
+            before = len(x.expected)
+            self._deliver(conn, x, q, qseg, confirmed=True)
+            if last:
+                return x.expected[before:]
+        return None
+
+    def _clock(self, side: Side, ts: float) -> None:
+        """Bring a shadow's clock to ``ts`` (capture time), firing on the way each timer whose
+        deadline has passed among those the wire cannot show firing (``Roles.timed``: the
+        TIME-WAIT timer, the linux profile's FIN-WAIT-2 timer; the retransmission timer's
+        expiry is the retransmission the capture holds)."""
+        ep = side.ep
+        if ep is None:
+            return
+        timed = self.roles.timed
+        while True:
+            due: tuple[float, str] | None = None
+            for name, d in ep.armed_timers.items():
+                if d <= ts and name in timed and (due is None or d < due[0]):
+                    due = (d, name)
+            if due is None:
+                break
+            ep.now = max(ep.now, due[0])
+            side.expected.extend(ep.timeout(due[1]))
+        if ep.now < ts:
+            ep.now = ts
+
     def _flush(self, conn: Connection) -> None:
         """End of the capture: what was seen in flight arrived, in capture order (unconfirmed)."""
-        queued = sorted([(q.number, side, q, qseg) for side in (conn.orig, conn.resp) if side.ep is not None
+        queued = sorted([(q.number, side, q, qseg) for side in conn.sides() if side.ep is not None
                          for q, qseg in side.pending], key=lambda t: t[0])
         for _, side, q, qseg in queued:
             self._deliver(conn, side, q, qseg, confirmed=False)
@@ -518,8 +715,13 @@ class Engine:
         if who == "orig" and fl & SYN and not fl & ACK:
             ep = self._new_endpoint(x, p.seq)
             conn.syn_seen = True
-            sent = ep.connect()
-            if p.length:  # data on the SYN (TCP Fast Open, RFC 7413): it takes sequence space too
+            if p.length and self._fast_open:  # data on the SYN: a Fast Open cookie was held (RFC 7413 §4.2.2)
+                ep.set_fast_open(cookie=True)
+                sent = ep.connect(p.length)
+                x.sent_data += p.length
+            else:
+                sent = ep.connect()
+            if p.length and not self._fast_open:  # a spec without TCP Fast Open: the SYN's data taken as sent
                 ep.resync(snd_nxt=seq_add(ep.tcb.snd_nxt, p.length))
                 x.sent_data += p.length
                 sent = [Segment(seq=s.seq, ack=s.ack, flags=s.flags, window=s.window, length=p.length)
@@ -532,6 +734,11 @@ class Engine:
                 ep = self._new_endpoint(x, p.seq)
                 ep.listen()
                 x.states[:] = [self.roles.listening]  # it was listening before the first packet
+                if self._fast_open:
+                    # RFC 7413 §4.2.2 step 2: the SYN,ACK acknowledges the SYN's data only when the
+                    # cookie was valid; that is the wire's evidence of the cookie
+                    ep.set_fast_open(cookie=any(q.flags & SYN and q.length and p.ack == seq_add(q.seq, 1 + q.length)
+                                                for q, _ in x.pending))
             elif fl & SYN:
                 ep = self._new_endpoint(x, p.seq)
                 sent = ep.connect()
@@ -646,12 +853,12 @@ class Engine:
             trial = ep.clone()
             trial.resync(unread=x.received_data)
             try:
-                out = trial.close()
+                out = trial.full_close()  # the application's close() (Linux tcp_close; CLOSE in RFC 9293)
             except UserCallError:
                 out = []
             if any(s.bits & RST for s in out):
                 ep.resync(unread=x.received_data)
-                ep.close()
+                ep.full_close()
                 return
             rule = trial.last_steps[-1].transition if trial.last_steps else "U9"
             conn.findings.append(Finding(
@@ -683,6 +890,7 @@ class Engine:
         """Y's shadow receives the segment; ``confirmed``: Y's own ACK has shown it arrived."""
         ep = y.ep
         assert ep is not None
+        self._clock(y, p.ts)  # it arrived about when it was seen (the vantage's clock)
         if seg.length and not seg.bits & SYN:
             y.received_data += seg.length
         t = ep.tcb
@@ -713,6 +921,11 @@ class Engine:
                                          ep.last_steps[-1].transition, ep.last_steps[-1].rfc))
         if seg.bits & ACK and ep.state_name == self.roles.open_state and conn.syn_seen:
             conn.established = conn.established or bool(conn.synack_seen)
+
+    @property
+    def _fast_open(self) -> bool:
+        """The spec models TCP Fast Open (the tfo profile's ``tfo_cookie`` guard)."""
+        return any(g.predicate == "tfo_cookie" for g in self.spec.guards)
 
     def _rfc(self, tid: str) -> str:
         try:
