@@ -644,14 +644,20 @@ class Engine:
         # No way of the spec's answers the segment so. If the segments before it take X to
         # FIN-WAIT-2, the answered one met a FIN-WAIT-2 that was gone (a timer the spec lacks,
         # A4): that much is taken, and the reset is reported so (_spontaneous_rst), not as a
-        # reset out of TIME-WAIT. Otherwise the reset is no evidence the shadow can use (the
-        # sender lost its state, or the shadow holds the wrong one): nothing is delivered.
+        # reset out of TIME-WAIT. If they take X into ESTABLISHED (the ACK that completes its
+        # handshake), they arrived before the answered one, and
+        # X then lost its connection (a crash, RFC 9293 §3.5.2 Figure 10: "(CRASH)" then the
+        # reset of the data that follows): that much is taken too. Otherwise the reset is no
+        # evidence the shadow can use (the shadow holds the wrong state): nothing is delivered.
         trial = self.copy(conn)
         tx = trial.orig if x is conn.orig else trial.resp
+        before = ep.state_name
         self._trial(trial, tx, batch[:-1], "as_is")
-        gone = tx.ep is not None and tx.ep.state_name in self.roles.fin_acked
+        after = tx.ep.state_name if tx.ep is not None else before
+        gone = after in self.roles.fin_acked
+        synchronized = before != after == self.roles.open_state
         release(trial)
-        if gone:
+        if gone or synchronized:
             self._trial(conn, x, batch[:-1], "as_is")
         else:
             x.pending[:0] = batch
@@ -821,10 +827,34 @@ class Engine:
                 if call == "send":
                     x.sent_data += int(arg)
             except UserCallError as exc:
+                # X's own segments confirmed its state (else the shadow may hold a wrong one: an
+                # old duplicate SYN taken for X's, Figure 8): X lost that connection and opens again
+                if call == "connect" and before not in self.roles.unsynchronized and x.unconfirmed_end is None:
+                    ep = self._restarted(conn, x, p, seg, before)
+                    sent += ep.connect()
+                    continue
                 conn.findings.append(Finding(p.number, ep.name or "", f"{call.upper()} refused in {before}",
                                              exc.transition, self._rfc(exc.transition), exc.words))
                 return
         self._compare(conn, x, p, seg, sent, "+".join(c for c, _ in causes))
+
+    def _restarted(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment, before: str) -> Endpoint:
+        """X sends a new SYN (its own OPEN, a new ISS) from a synchronized state, where the spec
+        refuses an OPEN ("connection already exists", RFC 9293 §3.10.1): X lost its connection (a
+        crash or reboot, §3.5.2 Figure 9's half-open connection, "(CRASH)" then CLOSED) and opens
+        again. X's shadow starts over in CLOSED with the wire's ISS; the finding says so."""
+        old = x.ep
+        assert old is not None
+        conn.findings.append(Finding(
+            p.number, old.name or "", f"opened again from {before}: its connection was lost", "", "3.5.2",
+            "a SYN with a new ISS from an end the spec holds synchronized: it crashed or rebooted "
+            "(a half-open connection, RFC 9293 §3.5.2); the peer's reply resets what is left"))
+        x.expected.clear()
+        x.sent_data = x.received_data = 0
+        x.acked_by_me = x.unconfirmed_end = x.first_rcv_seq = None
+        ep = self._new_endpoint(x, None)
+        ep.restore(ep.snapshot().replace(next_iss=seg.seq))
+        return ep
 
     def _compare(self, conn: Connection, x: Side, p: TcpPacket, seg: Segment, sent: list[Segment],
                  cause: str) -> None:
