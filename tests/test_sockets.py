@@ -57,6 +57,17 @@ def test_backlog_full_drops_the_syn() -> None:
     assert host.log[-1].rule == "tcp_conn_request" and "dropped" in host.log[-1].what
 
 
+@pytest.mark.parametrize("backlog", [-1, 10**6])
+def test_a_backlog_out_of_range_is_capped_at_somaxconn(backlog: int) -> None:
+    """__sys_listen: ``if ((unsigned int)backlog > somaxconn) backlog = somaxconn;`` (somaxconn
+    4096 since Linux 5.4): listen(fd, -1) asks for the most, it is not a backlog of 0."""
+    host, listener = listening(backlog=backlog)
+    assert listener.backlog == 4096
+    for port in (40001, 40002, 40003):
+        assert len(handshake(host, port)) == 1
+    assert len(listener.queue) == 3
+
+
 def test_a_request_sock_reset_is_dropped_and_a_queued_child_reset_is_still_accepted() -> None:
     host, listener = listening(backlog=4)
     host.receive(seg("SYN", rport=40001))
@@ -182,3 +193,25 @@ def test_an_unanswered_syn_times_out_as_etimedout() -> None:
     with pytest.raises(SocketError) as err:
         s.connect_result()
     assert err.value.errno == "ETIMEDOUT"
+
+
+def test_data_after_shut_rd_resets_and_the_next_call_reports_econnreset() -> None:
+    """tcp_rcv_state_process, FIN-WAIT-1/2 with RCV_SHUTDOWN and new data: tcp_reset(sk, skb),
+    which sets ``sk->sk_err = ECONNRESET`` (neither SYN-SENT nor CLOSE-WAIT), then the caller
+    sends the reset. The application still holds the descriptor: its next write fails with that
+    error (sk_stream_wait_connect: ``sock_error`` before -EPIPE), reported once, then EPIPE."""
+    host, listener = listening()
+    handshake(host)
+    child = listener.accept()
+    child.shutdown(read=True, write=True)
+    [fin] = host.take_output()
+    assert fin.flags == Flags.FIN | Flags.ACK
+    host.receive(seg("ACK", 1, 2))
+    [rst] = host.receive(seg("ACK,PSH", 1, 2, length=10))
+    assert rst.flags == Flags.RST and child.state == "CLOSED"
+    with pytest.raises(SocketError) as err:
+        child.send(5)
+    assert err.value.errno == "ECONNRESET"
+    with pytest.raises(SocketError) as err:
+        child.send(5)
+    assert err.value.errno == "EPIPE"

@@ -37,8 +37,12 @@ DEPTH_BOUND = click.IntRange(min=0)
 
 def spec_options(func: F) -> F:
     """``--spec FILE`` and ``--profile NAME``: the one way every command chooses its spec."""
+    from tcpfsm.spec import available_profiles  # the shipped files, never a list retyped here
+
+    names = sorted(available_profiles(), key=lambda n: (n != "rfc9293", n))
     func = click.option("--profile", "-p", metavar="NAME",
-                        help="A shipped profile: rfc9293 (default), rfc793, rfc5961, rfc1337, linux.")(func)
+                        help=f"A shipped profile: {', '.join(names)} (rfc9293 unless the command says "
+                             f"otherwise).")(func)
     return click.option("--spec", "spec_file", metavar="FILE", type=click.Path(dir_okay=False),
                         help="A spec or profile file of your own (a profile names its `base:`).")(func)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tcpfsm.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, echo_json, load, spec_options
+from tcpfsm.cli._common import EXIT_FINDINGS, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, echo_json, load, spec_options
 
 
 @click.command("packetdrill")
@@ -21,7 +21,12 @@ def packetdrill_cmd(scripts: tuple[str, ...], spec_file: str | None, profile: st
     what the model sent (flags, seq, ack, length; relative numbers), a system call with its result,
     and options, shell commands, python blocks and calls the model lacks as not modelled. A
     divergence names its line and the rule (transition id and RFC section, or the Linux function
-    of the socket layer) behind what the model did. Exit 1 on a divergence, 2 on a syntax error.
+    of the socket layer) behind what the model did. Exit 1 on a divergence, 2 on a syntax error,
+    3 when a script had no line the model could run (inconclusive).
+
+    The profile is linux here unless --profile or --spec names another (a script that uses TCP
+    Fast Open then runs on tfo, the linux profile with RFC 7413's overlay; tfo and icmp may be
+    named too).
 
     \b
     Examples:
@@ -46,17 +51,21 @@ def packetdrill_cmd(scripts: tuple[str, ...], spec_file: str | None, profile: st
             click.echo(f"error: {path}: {getattr(exc, 'strerror', None) or exc}", err=True)
             return EXIT_USAGE
     failed = [r for r in results if not r.passed]
+    unsure = [r for r in results if r.verdict == "inconclusive"]
+    # a divergence is a finding (1); a script of which nothing ran proves nothing (3)
+    code = EXIT_FINDINGS if failed else EXIT_INCONCLUSIVE if unsure else EXIT_OK
     if as_json:
         asked = (spec.profile or spec.name) if spec else name
-        echo_json({"profile": asked, "verdict": "divergence" if failed else "pass",
+        echo_json({"profile": asked,
+                   "verdict": "divergence" if failed else "inconclusive" if unsure else "pass",
                    "scripts": [r.to_dict() for r in results],
-                   "summary": {"scripts": len(results), "passed": len(results) - len(failed),
-                               "diverged": len(failed)}})
-        return EXIT_FINDINGS if failed else EXIT_OK
+                   "summary": {"scripts": len(results), "passed": len(results) - len(failed) - len(unsure),
+                               "diverged": len(failed), "inconclusive": len(unsure)}})
+        return code
     for r in results:
         c = r.counts()
         reasons = ", ".join(f"{k} {v}" for k, v in c["not_modelled_by_reason"].items())
-        click.echo(f"{'PASS' if r.passed else 'DIVERGENCE'}  {r.file}  ({r.profile}): read {c['read']} = "
+        click.echo(f"{r.verdict.upper()}  {r.file}  ({r.profile}): read {c['read']} = "
                    f"run {c['run']} + not modelled {c['not_modelled']}{f' ({reasons})' if reasons else ''}"
                    f" + not run {c['not_run']}")
         for line in r.lines:
@@ -70,5 +79,6 @@ def packetdrill_cmd(scripts: tuple[str, ...], spec_file: str | None, profile: st
                 click.echo(f"  {line.line:>4} {tag:<8} {line.text}" + (f"  <- {rules}" if rules else ""))
                 for note in line.notes:
                     click.echo(f"       note: {note}")
-    click.echo(f"{len(results) - len(failed)} of {len(results)} script(s) pass")
-    return EXIT_FINDINGS if failed else EXIT_OK
+    click.echo(f"{len(results) - len(failed) - len(unsure)} of {len(results)} script(s) pass"
+               + (f", {len(unsure)} inconclusive (no line run)" if unsure else ""))
+    return code

@@ -113,9 +113,9 @@ _RESULT = re.compile(r"^(?P<value>-?\d+|\.\.\.|[A-Z_|]+(?:\|[A-Z_]+)*)(?:\s+(?P<
                      r"(?:\s*\((?P<text>[^)]*)\))?\s*$")
 
 
-def _strip_comments(text: str) -> str:
+def _strip_comments(text: str, file: str = "<script>") -> str:
     """Blank out ``//`` and ``/* */`` comments, keeping the line count (outside quotes, backticks
-    and python blocks)."""
+    and python blocks); a ``/*`` never closed is an error at its line (it would hide the rest)."""
     out = []
     i, n = 0, len(text)
     mode = ""
@@ -134,7 +134,10 @@ def _strip_comments(text: str) -> str:
                 continue
             elif text.startswith("/*", i):
                 j = text.find("*/", i + 2)
-                j = n if j < 0 else j + 2
+                if j < 0:
+                    raise ScriptError(file, text.count("\n", 0, i) + 1,
+                                      "a /* comment is not closed: it would hide every line after it")
+                j += 2
                 out.append("".join("\n" if ch == "\n" else " " for ch in text[i:j]))
                 i = j
                 continue
@@ -172,7 +175,7 @@ def _split_args(text: str) -> tuple[str, ...]:
 
 def parse_script(text: str, file: str = "<script>") -> Script:
     """Read a script; raise :class:`ScriptError` (``file:line``) at the first line it cannot read."""
-    clean = _strip_comments(text)
+    clean = _strip_comments(text, file)
     script = Script(file)
     lines = clean.split("\n")
     raw = text.split("\n")
@@ -243,7 +246,8 @@ def _packet(line: str, file: str, lineno: int) -> Packet:
     if max(start, end) >= 1 << 32 or length >= 1 << 31:
         raise ScriptError(file, lineno, "sequence numbers are 0 to 2**32-1 and a length below 2**31")
     if (end - start) % (1 << 32) != length:
-        raise ScriptError(file, lineno, f"sequence range {start}:{end} does not hold ({length}) bytes")
+        raise ScriptError(file, lineno, f"sequence range {start}:{end} is {(end - start) % (1 << 32)} byte(s), "
+                          f"not the ({length}) written after it")
     tail = t["tail"].strip()
     options = None
     if "<" in tail:

@@ -49,6 +49,9 @@ ERRNO = {"EPERM": 1, "EAGAIN": 11, "EBADF": 9, "EINVAL": 22, "EPIPE": 32, "EOPNO
          "ETIMEDOUT": 110, "ECONNREFUSED": 111, "EALREADY": 114, "EINPROGRESS": 115}
 
 _SYNCHRONIZING = ("SYN-SENT", "SYN-RECEIVED")
+# net.core.somaxconn's default since Linux 5.4: __sys_listen caps the backlog at it, and a
+# negative backlog, compared as unsigned, is capped too (listen(fd, -1) asks for the most)
+SOMAXCONN = 4096
 
 
 class SocketError(TcpFsmError):
@@ -255,13 +258,15 @@ class Socket:
             raise SocketError("EINVAL", "inet_listen", f"the socket is in {self.state}")
         if not self.local_port:
             self.local_port = self.host.ephemeral_port()
+        if not 0 <= backlog <= SOMAXCONN:
+            backlog = SOMAXCONN  # __sys_listen: (unsigned int)backlog > somaxconn
         existing = self.host._listeners.get(self.local_port)
         if existing is not None and existing.socket is not self:
             raise SocketError("EADDRINUSE", "inet_csk_get_port")
         if existing is not None:
-            existing.backlog = max(0, backlog)
+            existing.backlog = backlog
             return existing
-        listener = Listener(self, max(0, backlog))
+        listener = Listener(self, backlog)
         self.endpoint = self.host.endpoint(self.local_port, 0, name=f"{self.local_port}-listen")
         self.endpoint.listen()  # passive OPEN (RFC 9293 §3.10.1); arrivals run on copies of it
         self.host._listeners[self.local_port] = listener
@@ -437,6 +442,11 @@ class Socket:
                 continue
             if event == "rcv_rst":  # tcp_reset
                 self.error = {"SYN-SENT": "ECONNREFUSED", "CLOSE-WAIT": "EPIPE"}.get(src, "ECONNRESET")
+            elif event in ("rcv_data", "rcv_out_of_order", "rcv_syn"):
+                # a segment that resets the connection (data after SHUT_RD in FIN-WAIT-1/2:
+                # tcp_rcv_state_process calls tcp_reset, which sets ECONNRESET outside SYN-SENT
+                # and CLOSE-WAIT; a SYN in the window under rfc793 likewise)
+                self.error = "ECONNRESET"
             elif event.startswith("timeout_") and event not in ("timeout_time_wait", "timeout_fin_wait_2"):
                 self.error = "ETIMEDOUT"  # tcp_write_err
         if self.parent is not None:
