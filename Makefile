@@ -61,6 +61,11 @@ demo: install
 	$(BIN)/tcpfsm monitor tests/data/traces/half_close_v4.pcap --format zeek
 	$(BIN)/tcpfsm monitor tests/data/traces/half_close_v4.pcap --packets
 	$(BIN)/tcpfsm monitor tests/data/traces/simultaneous_close.at_a.pcap -f 'tcp' --format zeek-json --profile linux
+	@echo "== real stacks: our packetdrill scripts against the socket layer and the linux profile =="
+	$(BIN)/tcpfsm packetdrill tests/data/packetdrill/*.pkt --profile linux
+	$(BIN)/tcpfsm packetdrill tests/data/packetdrill/close-unread.pkt --profile linux -v
+	@echo "== the same scripts under plain RFC 9293: Linux's close() with unread data diverges (expected exit 1) =="
+	$(BIN)/tcpfsm packetdrill tests/data/packetdrill/close-unread.pkt --profile rfc9293; test $$? -eq 1
 	@echo "== the same model exported to SPIN: pan finds the half-open connection (expected exit 1) =="
 	$(BIN)/tcpfsm export promela --lossy -k 2 -o out/tcp.pml
 	$(BIN)/tcpfsm check --engine spin --lossy --property I3; test $$? -eq 1
