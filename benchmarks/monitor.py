@@ -127,6 +127,31 @@ def measure(path: Path, repeat: int, profile: str) -> dict[str, float]:
     return rates
 
 
+def startup(profile: str, repeat: int = 5) -> None:
+    """Start-up: every tool's whole process on a 10-packet real capture (nothing to speak of to
+    monitor), median of ``repeat``. Python's bytecode cache is allowed and warmed by one run first
+    (an installed wheel has it: pip compiles at install), whatever PYTHONDONTWRITEBYTECODE says."""
+    small = ROOT / "tests" / "data" / "traces" / "half_close_v4.pcap"
+    if not small.exists():
+        print(f"# {small} not found: start-up left out")
+        return
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    n = count_packets(small)
+    for name, (cmd, _how) in tools(small, profile).items():
+        if name in ("tcpfsm no-memo", "tcpfsm jobs 2"):
+            continue
+        out = CACHE / "run.out"
+        walls = []
+        for i in range(repeat + 1):
+            t0 = time.perf_counter()
+            with open(out, "wb") as fh:
+                subprocess.run(cmd, stdout=fh, stderr=subprocess.DEVNULL, env=env, check=False)
+            if i:  # the first run only warms the caches
+                walls.append(time.perf_counter() - t0)
+        print(f"{small.name:28} {n:>10,} {name:15} {statistics.median(walls):>8.3f} s start-up  "
+              f"(whole process, median of {repeat} after one warm-up, bytecode cache on)", flush=True)
+
+
 def memory(profile: str) -> None:
     small, large = varied(200_000, 7), varied(2_000_000, 7)
     peaks = []
@@ -154,6 +179,7 @@ def main() -> None:
     else:
         print("# bulk_mixed.pcap not found (tests/data/traces or ../shared/traces/linux): left out")
     print(f"{'file':28} {'packets':>10} {'tool':15} {'wall s':>8} {'packets/s':>11} {'peak MiB':>8} {'memo':>7}")
+    startup(args.profile)
     for path in files:
         measure(path, args.repeat, args.profile)
     if args.memory:
