@@ -53,6 +53,19 @@ def test_linux_syn_ack_to_a_passive_syn_received_is_reset() -> None:
     assert ep.state is State.LISTEN
 
 
+def test_linux_a_pure_retransmitted_syn_to_a_request_is_answered_with_the_syn_ack_again() -> None:
+    """tcp_check_req: "Check for pure retransmitted SYN. if (TCP_SKB_CB(skb)->seq ==
+    tcp_rsk(req)->rcv_isn && flg == TCP_FLAG_SYN && !paws_reject)" ... "Enforce "SYN-ACK" according
+    to figure 8, figure 6 of RFC793, fixed by RFC1122" ... inet_rtx_syn_ack(sk, req): the request's
+    SYN,ACK again, <SEQ=ISS><ACK=IRS+1>; the request stays in SYN-RECEIVED."""
+    ep = in_state("SYN-RECEIVED", "linux")
+    assert_sent(feed(ep, "<SEQ=100><CTL=SYN>"), "<SEQ=300><ACK=101><CTL=SYN,ACK>")
+    assert ep.state is State.SYN_RECEIVED
+    # RFC 9293 §3.10.7.4 first: the old SYN is not acceptable, "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
+    base = in_state("SYN-RECEIVED", "rfc9293")
+    assert_sent(feed(base, "<SEQ=100><CTL=SYN>"), "<SEQ=301><ACK=101><CTL=ACK>")
+
+
 def test_rfc9293_returns_to_listen_silently() -> None:
     """RFC 9293 §3.10.7.4 fourth, SYN-RECEIVED: "If the connection was initiated with a passive OPEN,
     then return this connection to the LISTEN state and return." No segment."""
@@ -172,7 +185,7 @@ def test_each_linux_rule_names_its_rfc_section_and_linux_function() -> None:
     spec = load_spec(profile="linux")
     with open(spec.files[-1]) as f:
         text = f.read()
-    for tid in ("F1", "F6", "L2", "L4", "L4b", "S19", "S19b", "S22", "S22c", "S26o", "S34", "U14"):
+    for tid in ("F1", "F6", "L2", "L4", "L4b", "S13r", "S19", "S19b", "S22", "S22c", "S26o", "S34", "U14"):
         assert spec.transition(tid).rfc
     for function in ("tcp_close", "tcp_check_req", "tcp_rcv_state_process", "tcp_timewait_state_process",
                      "tcp_send_active_reset", "inet_lookup_listener", "tcp_shutdown"):

@@ -116,11 +116,12 @@ def test_linux_over_rfc5961_is_the_same_machine_as_it_was(tmp_path: Path) -> Non
     old = load_spec(write(tmp_path, "linux.yaml", LINUX_AS_IT_WAS))
     new = load_spec(profile="linux")
     # issue 12 changed the linux machine on purpose (close() vs shutdown(), the orphan's rules, RST,ACK
-    # aborts, the embryonic reset, the CLOSE-WAIT FIN, TIME-WAIT reopened by a listener only):
+    # aborts, the embryonic reset, the CLOSE-WAIT FIN, TIME-WAIT reopened by a listener only, the
+    # request's SYN again answered with the SYN,ACK: S13c/S13r):
     # every other row is as it was
-    issue_12 = {"F1", "F2", "F3", "F4", "F4b", "F5", "F6", "F7", "F8", "F9", "L1", "L2", "L4", "L4b", "S14", "S15",
-                "S19", "S19b", "S20", "S20d", "S22", "S22b", "S22c", "S26", "S26o", "S34", "U10", "U14", "U9", "X1",
-                "X1b", "X4", "X4b"}
+    issue_12 = {"F1", "F2", "F3", "F4", "F4b", "F5", "F6", "F7", "F8", "F9", "L1", "L2", "L4", "L4b",
+                "S13c", "S13r", "S14", "S15", "S19", "S19b", "S20", "S20d", "S22", "S22b", "S22c", "S26", "S26o",
+                "S34", "U10", "U14", "U9", "X1", "X1b", "X4", "X4b"}
     rows_new, rows_old = (table(spec_to_dict(s))["transitions"] for s in (new, old))
     assert [t for t in rows_new if t["id"] not in issue_12] == [t for t in rows_old if t["id"] not in issue_12]
     assert {g.name: g for g in new.guards if g.name in {g.name for g in old.guards}} == {g.name: g for g in old.guards}

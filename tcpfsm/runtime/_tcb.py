@@ -142,6 +142,12 @@ def _fin_retransmitted(t: TCB, s: Segment) -> bool:
     return bool(s.bits & _FIN) and t.fin_received and seq_add(s.seq, s.seg_len) == t.rcv_nxt
 
 
+@predicate("request_syn_retransmitted")
+def _request_syn_retransmitted(t: TCB, s: Segment) -> bool:
+    # Linux tcp_check_req: flg (RST|SYN|ACK of the segment) == TCP_FLAG_SYN and SEG.SEQ = rcv_isn
+    return t.passive and t.syn_received and s.bits & (_SYN | _ACK | _RST) == _SYN and s.seq == t.irs
+
+
 @predicate("syn_beyond_old")
 def _syn_beyond_old(t: TCB, s: Segment) -> bool:
     return (s.bits & (_SYN | _ACK)) == _SYN and seq_lt(t.rcv_nxt, s.seq)

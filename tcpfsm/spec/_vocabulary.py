@@ -52,6 +52,8 @@ PREDICATES = _terms("predicate", [
      "A SYN,ACK with SEG.SEQ = IRS whose ACK acknowledges our SYN (Figure 7, line 6)."),
     ("fin_retransmitted", "3.10.7.4", "A FIN already received: FIN set and SEG.SEQ+SEG.LEN = RCV.NXT."),
     ("syn_beyond_old", "3.6.1", "A SYN without ACK whose SEG.SEQ > RCV.NXT (MAY-2, RFC 6191 §2)."),
+    ("request_syn_retransmitted", "Linux tcp_check_req",
+     "A pure SYN (no ACK, no RST) at SEG.SEQ = IRS reaching a passive SYN-RECEIVED: the request's SYN again."),
     ("data_queued", "3.10.4", "SENDs were issued that are not yet segmentized."),
     ("orphaned", "3.6.1",
      "The application closed its descriptor (Endpoint.full_close, BSD close()): Linux's SOCK_DEAD orphan."),
