@@ -95,6 +95,30 @@ def _dropped(ep: Endpoint, state: str) -> None:
     assert ep.state_name == state
 
 
+@pytest.mark.parametrize("profile", ALL)
+def test_3_10_7_4_s13_unacceptable_segment_is_acked_then_dropped(profile: str) -> None:
+    """§3.10.7.4 first: "If an incoming segment is not acceptable, an acknowledgment should be sent in
+    reply ... After sending the acknowledgment, drop the unacceptable segment and return." Old text
+    (SEQ 91..100, wholly below RCV.NXT = 101) is answered <SEQ=301><ACK=101><CTL=ACK> and reported
+    dropped; nothing is delivered."""
+    ep = in_state("ESTABLISHED", profile)
+    assert_sent(feed(ep, "<SEQ=91><ACK=301><CTL=ACK><DATA=10>"), "<SEQ=301><ACK=101><CTL=ACK>")
+    _dropped(ep, "ESTABLISHED")
+    assert ep.read() == b""
+
+
+@pytest.mark.parametrize("state", ["CLOSE-WAIT", "CLOSING", "LAST-ACK"])
+@pytest.mark.parametrize("profile", ALL)
+def test_3_10_7_4_x2_text_after_the_peers_fin_is_reported_dropped(profile: str, state: str) -> None:
+    """§3.10.7.4 seventh, CLOSE-WAIT, CLOSING, LAST-ACK: "This should not occur since a FIN has been
+    received from the remote side. Ignore the segment text." The text is reported dropped."""
+    ep = in_state(state, profile)
+    _, rcv_nxt = NXT[state]
+    feed(ep, f"<SEQ={rcv_nxt}><ACK=301><CTL=ACK><DATA=10>")
+    _dropped(ep, state)
+    assert ep.read() == b""
+
+
 @pytest.mark.parametrize("arrives", ["<SEQ=100><CTL=RST>", "<SEQ=100><ACK=5><CTL=RST,ACK>"])
 @pytest.mark.parametrize("profile", ALL)
 def test_3_10_7_1_s2_reset_to_closed_is_discarded(profile: str, arrives: str) -> None:

@@ -450,6 +450,20 @@ def test_3_10_7_4_text_after_the_peers_fin_is_ignored(profile: str, state: str) 
     assert ep.state_name == state
 
 
+@pytest.mark.parametrize("profile", ALL)
+def test_3_10_7_4_text_in_time_wait_is_acknowledged_and_2msl_restarted(profile: str) -> None:
+    """§3.10.7.4 fifth, TIME-WAIT: "The only thing that can arrive in this state is a retransmission of
+    the remote FIN. Acknowledge it, and restart the 2 MSL timeout."; seventh: "Ignore the segment text."
+    So text is answered <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (302, 102) and the 2MSL wait starts again
+    from now (§3.10.8: 2 MSL = 240 s), no other timer armed (Linux tcp_timewait_state_process: "All
+    the segments are ACKed immediately", then inet_twsk_reschedule)."""
+    ep = in_state("TIME-WAIT", profile)
+    ep.tick(ep.now + 10.0)
+    assert_sent(feed(ep, "<SEQ=102><ACK=302><CTL=ACK><DATA=10>"), "<SEQ=302><ACK=102><CTL=ACK>")
+    assert ep.armed_timers == {"time_wait": ep.now + 2 * MSL}
+    assert ep.read() == b"" and ep.state is State.TIME_WAIT
+
+
 # --------------------------------------------------------------------- eighth, check the FIN bit
 @pytest.mark.parametrize("profile", ALL)
 def test_3_10_7_4_s30_fin_in_established_enters_close_wait(profile: str) -> None:
