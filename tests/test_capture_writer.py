@@ -1,8 +1,10 @@
 """Captures written from the model (tcpfsm.capture): read back by the real tshark, and by
 ``tcpfsm monitor``, which must infer the states the scenario's endpoints went through.
 
-The capture point is the receiving end's interface (tcpfsm/capture/_writer.py): a segment is
+Two capture points (tcpfsm/capture/_writer.py). At the receivers (the default): a segment is
 in the capture when it is delivered; a lost one is not; an injected one is, when it arrives.
+At the hosts (pcapng, one interface per host, each packet inbound or outbound): a segment is
+there when sent, on its sender's interface, and again at each delivery, on its receiver's.
 """
 
 from __future__ import annotations
@@ -112,7 +114,10 @@ def model_states(pair: EndpointPair) -> dict[str, list[str]]:
 
 # What a capture taken at the receivers cannot show, scenario by scenario: the ends whose state
 # sequences the monitor cannot infer, and why. The test checks that exactly these differ (so an
-# entry that starts to round-trip must be taken off) and that every other end matches.
+# entry that starts to round-trip must be taken off) and that every other end matches. A capture
+# at the hosts shows all three: what was sent and never arrived is there, outbound, on its
+# sender's interface; an injected segment arrives at its receiver's interface without leaving
+# its source's.
 UNSEEN = {
     "listener-reset": ({"B"}, "B's SYN,ACK is still in flight when the scenario ends and the RST that returns B to "
                               "LISTEN is injected: no segment B sent is ever delivered, so none is in the capture"),
@@ -129,6 +134,8 @@ FINDINGS = {
     "old-duplicate-syn": "the old duplicate SYN is injected with A's addresses: the monitor takes it for A's "
                          "own OPEN, and A's real SYN for a second OPEN in a connection that exists",
 }
+# At the hosts the old duplicate SYN is seen arriving at B without leaving A: not A's OPEN
+FINDINGS_AT_HOSTS = {"half-open": FINDINGS["half-open"]}
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -151,6 +158,29 @@ def test_every_scenario_round_trips_through_a_capture(name: str, tmp_path: Path,
         assert bool(findings) == (name in FINDINGS), (name, findings, FINDINGS.get(name))
 
 
+def sent_segments(pair: EndpointPair) -> int:
+    """Every segment an endpoint sent: a user call's, a timer's, a reply to a delivery."""
+    return sum(len(ev.sent) for ev in pair.trace if ev.kind in ("call", "timeout", "deliver", "inject"))
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_scenario_round_trips_through_a_capture_at_the_hosts(name: str, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Captured at both hosts' interfaces, every scenario's states come back, for both ends."""
+    run = run_scenario(SCENARIOS[name])
+    frames = scenario_frames(run, at="hosts")
+    arrivals = sum(ev.kind in ("deliver", "inject") for ev in run.pair.trace)
+    assert len(frames) == sent_segments(run.pair) + arrivals  # each send once, each arrival once
+    assert {f.direction for f in frames} <= {1, 2} and all(f.tap is not None for f in frames)
+    path = write_capture(tmp_path / f"{name}.pcapng", frames)
+    report = monitored(path, capsys)
+    assert report["packets"]["read"] == len(frames)  # type: ignore[index]
+    got, want = by_address(report, Wire()), model_states(run.pair)
+    assert got == want, f"{name}: monitor {got}, endpoints {want}"
+    findings = [f for c in report["connections"] for f in c["findings"]]  # type: ignore[attr-defined]
+    assert bool(findings) == (name in FINDINGS_AT_HOSTS), (name, findings)
+
+
 @needs_tshark
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_tshark_reads_every_scenario_capture_clean(name: str, tmp_path: Path) -> None:
@@ -159,6 +189,33 @@ def test_tshark_reads_every_scenario_capture_clean(name: str, tmp_path: Path) ->
         path = write_capture(tmp_path / f"{name}.{suffix}", frames)
         assert_clean(path)
         assert len(tshark(path).splitlines()) == len(frames)
+    at_hosts = scenario_frames(run_scenario(SCENARIOS[name]), at="hosts")
+    assert_clean(write_capture(tmp_path / f"{name}-hosts.pcapng", at_hosts))
+
+
+@needs_tshark
+def test_a_capture_at_the_hosts_names_each_interface_and_direction(tmp_path: Path) -> None:
+    """listener-reset at the hosts: A's SYN leaves A (outbound on A's interface) and arrives at B
+    (inbound on B's); B's SYN,ACK leaves B and, still in flight at the end, never arrives; the
+    injected RST arrives at B without leaving A. pcapng's epb_flags direction: 1 in, 2 out."""
+    frames = scenario_frames(run_scenario(SCENARIOS["listener-reset"]), at="hosts")
+    path = write_capture(tmp_path / "lr.pcapng", frames)
+    out = tshark(path, "-T", "fields", "-e", "frame.interface_name", "-e", "frame.packet_flags_direction",
+                 "-e", "tcp.flags.str")
+    got = [(r[0], int(r[1], 16), r[2].replace("\u00b7", "")) for r in (ln.split("\t") for ln in out.splitlines())]
+    assert got == [("A-eth0", 2, "S"), ("B-eth0", 1, "S"), ("B-eth0", 2, "AS"), ("B-eth0", 1, "R")]
+
+
+def test_a_capture_at_the_hosts_is_pcapng_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = scenario_frames(run_scenario(SCENARIOS["handshake"]), at="hosts")
+    with pytest.raises(ValueError, match="written as .pcapng"):
+        write_capture(tmp_path / "h.pcap", frames)
+    with pytest.raises(ValueError, match="taken at one of receivers, hosts"):
+        scenario_frames(run_scenario(SCENARIOS["handshake"]), at="middle")
+    assert main(["simulate", "handshake", "--pcap", str(tmp_path / "h.pcap"), "--capture-at", "hosts"]) == 2
+    assert "written as .pcapng" in capsys.readouterr().err
+    assert main(["monitor", str(write_capture(tmp_path / "h.pcapng", frames)), "-f", "tcp"]) == 2
+    assert "losing which host saw each packet" in capsys.readouterr().err
 
 
 @needs_tshark
@@ -260,11 +317,12 @@ def test_counterexamples_round_trip(options: dict[str, object], prop: str, tmp_p
     report = check(properties=[prop], **options)  # type: ignore[arg-type]
     [verdict] = [v for v in report.verdicts if v.counterexample]
     pair = counterexample_pair(report, verdict)  # checks the states of every step against the checker's
-    path = write_capture(tmp_path / "cex.pcapng", pair_frames(pair))
     spec_args = ["--spec", str(options["spec_file"])] if "spec_file" in options else []
-    assert by_address(monitored(path, capsys, *spec_args), Wire()) == model_states(pair)
-    if TSHARK:
-        assert_clean(path)
+    for at in ("receivers", "hosts"):
+        path = write_capture(tmp_path / f"cex-{at}.pcapng", pair_frames(pair, at=at))
+        assert by_address(monitored(path, capsys, *spec_args), Wire()) == model_states(pair), at
+        if TSHARK:
+            assert_clean(path)
 
 
 def test_a_silent_close_in_syn_sent_is_a_gap_the_test_names(tmp_path: Path,

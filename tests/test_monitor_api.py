@@ -451,3 +451,70 @@ print(sorted(m for m in ("numpy", "dpkt") if sys.modules.get(m) is not None))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[:3] == ["TIME-WAIT CLOSED", "14", "[]"]
+
+
+# ---------------------------------------------------------------- captures taken at the hosts
+def test_a_capture_at_the_hosts_tells_lost_and_injected_segments_apart() -> None:
+    """Fed by hand as dumpcap on two hosts would see it (Monitor(taps=...), feed(direction=)):
+    A's SYN leaves A and arrives at B; B's SYN,ACK leaves B and is lost; an RST with A's
+    addresses arrives at B without ever leaving A. RFC 9293 §3.10.7.2: LISTEN + SYN -> SYN-RECEIVED
+    (sends SYN,ACK); §3.10.7.4 (MUST-11 context, first check): an acceptable RST in a
+    SYN-RECEIVED that came from LISTEN returns it to LISTEN. A never received the SYN,ACK, so
+    A stays SYN-SENT (§3.10.7.3 is never reached)."""
+    a, b = "192.0.2.10", "192.0.2.11"
+    syn = {"src": a, "sport": 49152, "dst": b, "dport": 80, "seq": 100, "ack": 0, "flags": "SYN", "window": 65535,
+           "length": 0}
+    synack = {"src": b, "sport": 80, "dst": a, "dport": 49152, "seq": 300, "ack": 101, "flags": "SYN,ACK",
+              "window": 65535, "length": 0}
+    rst = {**syn, "seq": 101, "flags": "RST"}
+    mon = Monitor(taps=[a, b])
+    for pkt, where, ts in ((syn, "out", 0.0), (syn, "in", 0.025), (synack, "out", 0.025), (rst, "in", 0.5)):
+        mon.feed(pkt, ts=ts, direction=where)
+    [c] = mon.states()
+    assert c.originator == ("CLOSED", "SYN-SENT")
+    assert c.responder == ("LISTEN", "SYN-RECEIVED", "LISTEN")
+    assert mon.findings() == []
+    # seen between the ends, the same four packets would be A's SYN, its retransmission, B's SYN,ACK
+    # delivered to A and A's own RST: A would be taken out of SYN-SENT
+    between = Monitor()
+    for pkt, _where, ts in ((syn, "out", 0.0), (syn, "in", 0.025), (synack, "out", 0.025), (rst, "in", 0.5)):
+        between.feed(pkt, ts=ts)
+    assert between.states()[0].originator != ("CLOSED", "SYN-SENT")
+
+
+def test_direction_needs_taps_and_is_in_or_out() -> None:
+    pkt = {"src": "192.0.2.10", "sport": 1, "dst": "192.0.2.11", "dport": 2, "seq": 1, "ack": 0, "flags": "SYN",
+           "window": 1, "length": 0}
+    with pytest.raises(ValueError, match="taps="):
+        Monitor().feed(pkt, direction="in")
+    with pytest.raises(ValueError, match="'in' or 'out'"):
+        Monitor(taps=["192.0.2.10"]).feed(pkt, direction="sideways")
+    mon = Monitor(taps=["192.0.2.10"])
+    mon.feed(pkt, direction="outbound")
+    assert mon.counts.read == mon.counts.used == 1
+
+
+def test_the_pcapng_reader_gives_each_interfaces_address_and_each_packets_direction(tmp_path: Path) -> None:
+    """pcapng (draft-ietf-opsawg-pcapng §4.2): if_IPv4addr (code 4) is an address and a netmask,
+    if_IPv6addr (code 5) an address and a prefix length; §4.3.1: epb_flags (code 2) bits 0-1 are
+    the direction, 01 inbound, 10 outbound."""
+    from tcpfsm.conformance._packets import Capture
+
+    ng = dpkt.pcapng
+    idb4 = ng.InterfaceDescriptionBlockLE(linktype=1, snaplen=65535, opts=[
+        ng.PcapngOptionLE(code=4, data=socket.inet_aton("192.0.2.10") + b"\xff\xff\xff\x00"),
+        ng.PcapngOptionLE(code=0)])
+    idb6 = ng.InterfaceDescriptionBlockLE(linktype=1, snaplen=65535, opts=[
+        ng.PcapngOptionLE(code=5, data=socket.inet_pton(socket.AF_INET6, "2001:db8::b") + b"\x40"),
+        ng.PcapngOptionLE(code=0)])
+    path = tmp_path / "two.pcapng"
+    with path.open("wb") as fh:
+        w = ng.Writer(fh, idb=[idb4, idb6])
+        for iface, flags in ((0, 2), (1, 1), (1, None)):
+            opts = [ng.PcapngOptionLE(code=2, data=struct.pack("<I", flags))] if flags is not None else []
+            w.writepkt(ng.EnhancedPacketBlockLE(iface_id=iface, pkt_data=b"\x00" * 14, caplen=14, pkt_len=14,
+                                                opts=[*opts, ng.PcapngOptionLE(code=0)]))
+    with Capture(path) as cap:
+        directions = [cap.direction for _ in cap.records()]
+        assert cap.taps == {"192.0.2.10", "2001:db8::b"}
+    assert directions == [2, 1, 0]

@@ -6,12 +6,19 @@ An :class:`~tcpfsm.runtime.EndpointPair`'s trace (a scenario run's, or a counter
 replayed) says what each end was asked to do and what crossed the network. It becomes a
 capture like this:
 
-* **Where the capture is taken.** At the receiving end's interface: a segment is written when
-  it is *delivered*. A segment the network lost is therefore not in the capture, one it
-  duplicated is there twice, one still in flight when the run ends is not there, and an
-  injected segment (an old duplicate, a stray RST) is there when it arrives. That is the one
-  vantage point from which a passive observer sees exactly what each end received, so a
-  monitor reading the capture can infer the states the ends went through.
+* **Where the capture is taken** (``at``). ``"receivers"`` (the default): at the receiving
+  end's interface, a segment is written when it is *delivered*. A segment the network lost is
+  therefore not in the capture, one it duplicated is there twice, one still in flight when the
+  run ends is not there, and an injected segment (an old duplicate, a stray RST) is there when
+  it arrives. From that one vantage point a passive observer sees what each end received, but
+  not what an end sent that never arrived, nor whether a segment came from the end whose
+  addresses it carries. ``"hosts"``: at both hosts' interfaces (pcapng only: one interface
+  per host, each declaring its addresses, every packet marked inbound or outbound in its
+  ``epb_flags``), as ``dumpcap -i`` on each host and a merge would give: a segment is written
+  when its sender sends it (outbound, on the sender's interface) and again each time it is
+  delivered (inbound, on the receiver's); a lost segment is there once, outbound; an injected
+  one only inbound, so the capture says it is not its source's. Wireshark's TCP analysis,
+  which does not look at interfaces, marks each second sighting as a retransmission.
 * **When.** A clock starts at :data:`EPOCH`. A user call or an injection happens ``think``
   after the event before it; a segment arrives one way (``rtt / 2``) after it was sent, and
   never before the event before its delivery; a timer fires its spec duration (RFC 9293
@@ -61,6 +68,12 @@ class Frame:
     receiver: str = ""
     application: tuple[str, tuple[str, ...]] | None = None
     via: str = ""  # the router between sender and receiver, when the frame is captured on one side of it
+    tap: Host | None = None  # captured at this host's interface (a capture at the hosts, pcapng)
+    direction: int = 0  # there: 1 inbound, 2 outbound (pcapng epb_flags bits 0-1); 0 unknown
+
+
+TAPS = ("receivers", "hosts")
+INBOUND, OUTBOUND = 1, 2  # pcapng epb_flags' direction values
 
 
 def capture_format(path: str | Path) -> str:
@@ -74,11 +87,23 @@ def capture_format(path: str | Path) -> str:
 def write_capture(path: str | Path, frames: Iterable[Frame], *, fmt: str | None = None,
                   application: str = "tcpfsm") -> Path:
     """Write ``frames`` to ``path`` (Ethernet link type): ``fmt`` pcap or pcapng, from the
-    suffix by default. pcapng keeps each frame's comment (an Enhanced Packet Block option)."""
+    suffix by default. pcapng keeps each frame's comment (an Enhanced Packet Block option).
+
+    Frames captured at hosts' interfaces (``Frame.tap``, from ``pair_frames(at="hosts")``) need
+    pcapng: one Interface Description Block per host, named after it, with its MAC and IP
+    address (``if_MACaddr``, ``if_IPv4addr``/``if_IPv6addr``), and each packet's direction in
+    its ``epb_flags``; classic pcap has no interfaces to say which host saw a packet."""
     out = Path(path)
     kind = fmt or capture_format(out)
     if kind not in FORMATS:
         raise ValueError(f"capture format is one of {', '.join(FORMATS)}, not {kind!r}")
+    frames = list(frames)
+    taps = list(dict.fromkeys(f.tap for f in frames if f.tap is not None))
+    if taps and any(f.tap is None for f in frames):
+        raise ValueError("every frame of a capture taken at the hosts names the host that saw it (Frame.tap)")
+    if taps and kind == "pcap":
+        raise ValueError(f"{out}: a capture taken at both hosts is written as .pcapng (classic pcap has no "
+                         "interfaces to say which host saw each packet)")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as fh:
         if kind == "pcap":
@@ -87,21 +112,42 @@ def write_capture(path: str | Path, frames: Iterable[Frame], *, fmt: str | None 
                 writer.writepkt(f.data, ts=f.ts)
             return out
         shb = dpkt.pcapng.SectionHeaderBlockLE(opts=[
-            dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_SHB_USERAPPL, text=application),
+            # dpkt encodes text= for comments only: other text options go as data
+            dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_SHB_USERAPPL, data=application.encode()),
             dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_ENDOFOPT)])
-        idb = dpkt.pcapng.InterfaceDescriptionBlockLE(snaplen=65535, linktype=LINKTYPE_ETHERNET, opts=[
-            dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_IF_NAME, text="tcpfsm0"),
-            dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_IF_TSRESOL, data=b"\x06"),
-            dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_ENDOFOPT)])
-        ng = dpkt.pcapng.Writer(fh, shb=shb, idb=idb)
+        idbs = [_interface(h) for h in taps] if taps else [_interface(None)]
+        ng = dpkt.pcapng.Writer(fh, shb=shb, idb=idbs)
+        index = {h: i for i, h in enumerate(taps)}
         for f in frames:
             opts = [dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_COMMENT, text=f.comment)] if f.comment \
                 else []
+            if f.direction:
+                opts.append(dpkt.pcapng.PcapngOptionLE(code=_EPB_FLAGS, data=f.direction.to_bytes(4, "little")))
             us = round(f.ts * 1e6)
             ng.writepkt(dpkt.pcapng.EnhancedPacketBlockLE(
-                iface_id=0, ts_high=us >> 32, ts_low=us & 0xFFFFFFFF, caplen=len(f.data), pkt_len=len(f.data),
-                pkt_data=f.data, opts=[*opts, dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_ENDOFOPT)]))
+                iface_id=index.get(f.tap, 0) if f.tap is not None else 0, ts_high=us >> 32, ts_low=us & 0xFFFFFFFF,
+                caplen=len(f.data), pkt_len=len(f.data), pkt_data=f.data,
+                opts=[*opts, dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_ENDOFOPT)]))
     return out
+
+
+_EPB_FLAGS = 2  # the Enhanced Packet Block's epb_flags option (pcapng §4.3.1): direction in bits 0-1
+
+
+def _interface(host: Host | None) -> Any:
+    """One Interface Description Block: ``tcpfsm0`` for a single vantage point, else the host's
+    own interface, declaring its MAC and its address (a /24 or a /64: the documentation nets)."""
+    ng = dpkt.pcapng
+    opts = [ng.PcapngOptionLE(code=ng.PCAPNG_OPT_IF_NAME, data=(f"{host.name}-eth0" if host else "tcpfsm0").encode())]
+    if host is not None:
+        opts.append(ng.PcapngOptionLE(code=ng.PCAPNG_OPT_IF_MACADDR, data=bytes.fromhex(host.mac.replace(":", ""))))
+        if host.version == 4:
+            opts.append(ng.PcapngOptionLE(code=ng.PCAPNG_OPT_IF_IPV4ADDR, data=host.ip_bytes + b"\xff\xff\xff\x00"))
+        else:
+            opts.append(ng.PcapngOptionLE(code=ng.PCAPNG_OPT_IF_IPV6ADDR, data=host.ip_bytes + bytes((64,))))
+    opts += [ng.PcapngOptionLE(code=ng.PCAPNG_OPT_IF_TSRESOL, data=b"\x06"),
+             ng.PcapngOptionLE(code=ng.PCAPNG_OPT_ENDOFOPT)]
+    return dpkt.pcapng.InterfaceDescriptionBlockLE(snaplen=65535, linktype=LINKTYPE_ETHERNET, opts=opts)
 
 
 # ----------------------------------------------------------------------------- a pair's trace
@@ -137,6 +183,7 @@ class _InFlight:
     seg: Segment
     sent_at: float
     origin: str  # the rule that sent it, as text
+    data: bytes = b""  # the frame as it left its sender (a capture at the hosts: the same bytes arrive)
 
 
 @dataclass
@@ -178,30 +225,44 @@ def timer_length(ep: Endpoint, timer: str, retries: int = 0) -> float:
 
 
 def pair_frames(pair: EndpointPair, *, wire: Wire | None = None, rtt: float = RTT, think: float = THINK,
-                start: float = EPOCH, trace: Sequence[TraceEvent] | None = None) -> list[Frame]:
-    """The frames of ``pair``'s trace: one a delivered or injected segment, at its arrival
-    (see the module's theory of operation)."""
+                start: float = EPOCH, trace: Sequence[TraceEvent] | None = None, at: str = "receivers") -> list[Frame]:
+    """The frames of ``pair``'s trace, captured ``at`` the receivers (one frame a delivered or
+    injected segment, at its arrival) or at the hosts (a sent segment at its sender, outbound,
+    and each delivery at its receiver, inbound): see the module's theory of operation."""
+    if at not in TAPS:
+        raise ValueError(f"a capture is taken at one of {', '.join(TAPS)}, not {at!r}")
     wire = wire or Wire()
     hosts = {str(pair.a.name): (wire.a, wire.a_port), str(pair.b.name): (wire.b, wire.b_port)}
+    at_hosts = at == "hosts"
     flight: dict[str, deque[_InFlight]] = {n: deque() for n in hosts}
     clock = _Clock()
     ids = IpIds()
     frames: list[Frame] = []
     one_way = rtt / 2
 
+    def build(sender: str, receiver: str, seg: Segment) -> bytes:
+        (src, sport), (dst, dport) = hosts[sender], hosts[receiver]
+        return tcp_frame(src, dst, seg, seg.src_port or sport, seg.dst_port or dport, ip_id=ids.take(src))
+
     def sent_by(ev: TraceEvent, who: str) -> None:
         clock.saw(pair, ev)
         origin = [(seg, _step_text(s)) for s in ev.steps for seg in s.sent]
+        peer = next(n for n in hosts if n != who)
         for seg in ev.sent:
             text = next((t for x, t in origin if x is seg), "") or \
                 next((t for x, t in origin if x == seg), "")
-            flight[who].append(_InFlight(seg, clock.now, text))
+            data = b""
+            if at_hosts:
+                data = build(who, peer, seg)
+                frames.append(Frame(start + clock.now, data, f"{who} sent it: {text}" if text else f"{who} sent it",
+                                    hosts[who][0].name, hosts[peer][0].name, tap=hosts[who][0], direction=OUTBOUND))
+            flight[who].append(_InFlight(seg, clock.now, text, data))
             clock.last_send[who] = clock.now
 
-    def frame(sender: str, receiver: str, seg: Segment, comment: str) -> None:
-        (src, sport), (dst, dport) = hosts[sender], hosts[receiver]
-        data = tcp_frame(src, dst, seg, seg.src_port or sport, seg.dst_port or dport, ip_id=ids.take(src))
-        frames.append(Frame(start + clock.now, data, comment, src.name, dst.name))
+    def frame(sender: str, receiver: str, seg: Segment, comment: str, data: bytes = b"") -> None:
+        src, dst = hosts[sender][0], hosts[receiver][0]
+        frames.append(Frame(start + clock.now, data or build(sender, receiver, seg), comment, src.name, dst.name,
+                            tap=dst if at_hosts else None, direction=INBOUND if at_hosts else 0))
 
     def take(who: str, seg: Segment | None) -> _InFlight:
         q = flight[who]
@@ -230,7 +291,8 @@ def pair_frames(pair: EndpointPair, *, wire: Wire | None = None, rtt: float = RT
             clock.last[ev.to] = clock.now
             took = "; ".join(_step_text(s) for s in ev.steps) or "no transition"
             sent = f"{ev.who} sent it: {item.origin}" if item.origin else f"{ev.who} sent it"
-            frame(ev.who, ev.to, item.seg, f"{sent}. {ev.to} received it: {took}")
+            frame(ev.who, ev.to, item.seg, f"{ev.to} received it: {took}" if at_hosts
+                  else f"{sent}. {ev.to} received it: {took}", item.data)
             sent_by(ev, ev.to)
         elif ev.kind == "lose":
             take(ev.who, ev.segment)
@@ -238,7 +300,8 @@ def pair_frames(pair: EndpointPair, *, wire: Wire | None = None, rtt: float = RT
             assert ev.segment is not None
             original = next((x for x in flight[ev.who] if x.seg == ev.segment), None)
             flight[ev.who].append(_InFlight(ev.segment, clock.now, "a copy the network made"
-                                            + (f" of: {original.origin}" if original and original.origin else "")))
+                                            + (f" of: {original.origin}" if original and original.origin else ""),
+                                            original.data if original else b""))
         elif ev.kind == "inject":
             clock.now += think
             clock.last[ev.to] = clock.now
@@ -253,14 +316,16 @@ def pair_frames(pair: EndpointPair, *, wire: Wire | None = None, rtt: float = RT
     return frames
 
 
-def scenario_frames(run: ScenarioRun, *, ipv6: bool = False, rtt: float = RTT) -> list[Frame]:
-    """The frames of a scenario run (:func:`tcpfsm.runtime.run_scenario`)."""
-    return pair_frames(run.pair, wire=Wire.ipv6() if ipv6 else Wire(), rtt=rtt)
+def scenario_frames(run: ScenarioRun, *, ipv6: bool = False, rtt: float = RTT, at: str = "receivers") -> list[Frame]:
+    """The frames of a scenario run (:func:`tcpfsm.runtime.run_scenario`), captured ``at`` the
+    receivers or the hosts."""
+    return pair_frames(run.pair, wire=Wire.ipv6() if ipv6 else Wire(), rtt=rtt, at=at)
 
 
-def write_scenario(run: ScenarioRun, path: str | Path, *, ipv6: bool = False, rtt: float = RTT) -> Path:
-    """Write a scenario run as a capture (.pcap or .pcapng by suffix)."""
-    return write_capture(path, scenario_frames(run, ipv6=ipv6, rtt=rtt),
+def write_scenario(run: ScenarioRun, path: str | Path, *, ipv6: bool = False, rtt: float = RTT,
+                   at: str = "receivers") -> Path:
+    """Write a scenario run as a capture (.pcap or .pcapng by suffix; at the hosts: .pcapng)."""
+    return write_capture(path, scenario_frames(run, ipv6=ipv6, rtt=rtt, at=at),
                          application=f"tcpfsm simulate {run.scenario.name}")
 
 
@@ -338,8 +403,9 @@ def _expect(pair: EndpointPair, n: int, event: str, a: str, b: str) -> None:
 
 
 def write_counterexample(report: Any, verdict: Any, path: str | Path, *, ipv6: bool = False,
-                         rtt: float = RTT) -> Path:
-    """Write one verdict's counterexample as a capture (.pcap or .pcapng by suffix)."""
+                         rtt: float = RTT, at: str = "receivers") -> Path:
+    """Write one verdict's counterexample as a capture (.pcap or .pcapng by suffix; at the
+    hosts: .pcapng)."""
     pair = counterexample_pair(report, verdict)
-    return write_capture(path, pair_frames(pair, wire=Wire.ipv6() if ipv6 else Wire(), rtt=rtt),
+    return write_capture(path, pair_frames(pair, wire=Wire.ipv6() if ipv6 else Wire(), rtt=rtt, at=at),
                          application=f"tcpfsm check: counterexample of {verdict.name}")

@@ -20,6 +20,7 @@ from tcpfsm.cli._common import (
     table,
     write_chart,
 )
+from tcpfsm.cli._walk import capture_at
 
 
 @click.command("check")
@@ -56,6 +57,10 @@ from tcpfsm.cli._common import (
 @click.option("--trace-out", type=click.Path(dir_okay=False), callback=chart_path,
               help="Write counterexamples: .json, a sequence chart per property (.svg/.png/.dot: NAME inserted), "
                    "or a capture per property (.pcap/.pcapng, to open in Wireshark).")
+@click.option("--capture-at", "at", type=click.Choice(["receivers", "hosts"]), default="receivers", show_default=True,
+              callback=capture_at, help="With --trace-out X.pcapng: capture each counterexample at the receivers "
+              "(one interface) or at the hosts (each host's interface, outbound and inbound: what was lost or "
+              "still in flight is there too).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--coverage/--no-coverage", default=True, show_default=True,
               help="Report the spec rows no reachable move fired (a pass over the states after the search).")
@@ -65,7 +70,7 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
               max_states: int | None, max_depth: int | None, timeout: float | None, engine: str, b_opens: str | None,
               data: int, reopen: int, reopen_iss: str, as_json: bool, trace_out: str | None, quiet: bool,
               cores: int = 1,
-              bitstate: bool = False, memory: int | None = None, coverage: bool = True) -> int:
+              bitstate: bool = False, memory: int | None = None, coverage: bool = True, at: str = "receivers") -> int:
     """Explore every interleaving of two endpoints and a network; check the properties.
 
     Exit 0: every property holds; 1: a property is violated; 2: usage or input error;
@@ -118,7 +123,7 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
 
         report.extra["coverage"] = row_coverage(report.search).to_dict()
     if trace_out:
-        _write_traces(report, Path(trace_out))
+        _write_traces(report, Path(trace_out), at)
     if as_json:
         echo_json(report.to_dict())
         return report.exit_code
@@ -194,7 +199,7 @@ def _step_row(i: int, st: Any, words: Any = None) -> list[str]:
             ",".join(st.transitions), " ".join(f"{k}={x}" for k, x in st.history.items())]
 
 
-def _write_traces(report: Any, out: Path) -> None:
+def _write_traces(report: Any, out: Path, at: str = "receivers") -> None:
     from tcpfsm.render._counterexample import counterexample_chart
     from tcpfsm.render._sequence import chart_dot
 
@@ -202,7 +207,7 @@ def _write_traces(report: Any, out: Path) -> None:
     if out.suffix.lower() in (".pcap", ".pcapng"):  # one capture per counterexample (tcpfsm.capture)
         from tcpfsm.cli._walk import write_counterexample_captures
 
-        write_counterexample_captures(report, out)
+        write_counterexample_captures(report, out, at)
         return
     if out.suffix == ".json":
         out.write_text(json.dumps([v.to_dict() for v in report.verdicts if v.counterexample], indent=2))

@@ -104,6 +104,20 @@ def _wrap(label: str, items: list[str], width: int) -> list[str]:
     return lines
 
 
+def _taken_at_hosts(capture: str) -> bool:
+    """A pcapng whose interfaces declare their hosts' addresses (``Capture.taps``)."""
+    from tcpfsm.conformance._packets import Capture, CaptureError
+
+    try:
+        with Capture(capture) as cap:
+            if cap.kind != "pcapng":
+                return False
+            next(cap.records(), None)
+            return bool(cap.taps)
+    except (CaptureError, OSError):
+        return False  # the monitor itself reports what is wrong with the file
+
+
 def _bpf(capture: str, expression: str) -> str:
     """The capture filtered by a BPF expression with tcpdump (libpcap's own compiler), to a
     temporary classic pcap file; UsageError when tcpdump is missing or refuses the expression."""
@@ -115,6 +129,10 @@ def _bpf(capture: str, expression: str) -> str:
     tcpdump = shutil.which("tcpdump")
     if tcpdump is None:
         raise click.UsageError("--filter needs tcpdump (apt-get install tcpdump); --host/--port need nothing")
+    if capture != "-" and _taken_at_hosts(capture):
+        raise click.UsageError(f"--filter: {capture} is taken at the hosts (its interfaces declare their addresses); "
+                               "tcpdump would write it as classic pcap, losing which host saw each packet: "
+                               "use --host/--port")
     fd, out = tempfile.mkstemp(prefix="tcpfsm-filter-", suffix=".pcap")
     os.close(fd)
     proc = subprocess.run([tcpdump, "-n", "-r", capture, "-w", out, expression], stdin=None if capture != "-" else

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tcpfsm.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, echo_json, load, spec_options, table, write_chart
-from tcpfsm.cli._walk import capture_path, scenario_outputs
+from tcpfsm.cli._walk import CAPTURE_AT_HELP, capture_at, capture_path, scenario_outputs
 
 
 @click.command()
@@ -21,13 +21,15 @@ from tcpfsm.cli._walk import capture_path, scenario_outputs
 @click.option("--chart", type=click.Path(dir_okay=False), help="Also draw a sequence chart (.svg, .png, .pdf, .dot).")
 @click.option("--pcap", type=click.Path(dir_okay=False), callback=capture_path,
               help="Also write the segments as a capture: .pcap, or .pcapng with each packet's rule and RFC §.")
+@click.option("--capture-at", "at", type=click.Choice(["receivers", "hosts"]), default="receivers", show_default=True,
+              callback=capture_at, is_eager=False, help=CAPTURE_AT_HELP)
 @click.option("--layers", is_flag=True, help="Print each packet's headers layer by layer (TCP/IP and OSI names).")
 @click.option("--explain", is_flag=True, help="Under each row, what the endpoint did and why, in plain words "
               "(from the spec's labels, guards and RFC §s; terms: tcpfsm glossary).")
 @click.option("--time", "timed", is_flag=True, help="With --chart: a time axis (RTT 100 ms; timers per the spec).")
 def simulate(scenario: str | None, spec_file: str | None, profile: str | None, scenarios_file: str | None,
              as_json: bool, list_: bool, chart: str | None, pcap: str | None, layers: bool,
-             explain: bool = False, timed: bool = False) -> int:
+             explain: bool = False, timed: bool = False, at: str = "receivers") -> int:
     """Run a named scenario step by step: who, event, segment, state before -> after, rule, RFC §.
 
     \b
@@ -36,6 +38,7 @@ def simulate(scenario: str | None, spec_file: str | None, profile: str | None, s
       tcpfsm simulate simultaneous-close --json
       tcpfsm simulate simultaneous-close --chart close.svg
       tcpfsm simulate close --pcap close.pcapng --layers
+      tcpfsm simulate listener-reset --pcap lr.pcapng --capture-at hosts
       tcpfsm simulate close --explain                   each step in plain words
       tcpfsm simulate close --chart close.svg --time    with a time axis: RTTs, 2MSL
       tcpfsm simulate --list
@@ -63,7 +66,7 @@ def simulate(scenario: str | None, spec_file: str | None, profile: str | None, s
     if pcap or layers:
         if layers and as_json:
             raise click.UsageError("--layers prints text: drop --json (or see tcpfsm walk --json --layers)")
-        scenario_outputs(run, pcap, layers, err=as_json)
+        scenario_outputs(run, pcap, layers, err=as_json, at=at)
     final = {str(ep.name): str(ep.state) for ep in (run.pair.a, run.pair.b)}
     if as_json:
         echo_json({"scenario": scenario, "title": run.scenario.title, "profile": s.profile, "steps": rows,

@@ -21,12 +21,27 @@ def capture_path(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
-def scenario_outputs(run: Any, pcap: str | None, layers: bool, *, err: bool) -> None:
-    """``simulate --pcap FILE`` and ``--layers``: the scenario's segments as a capture, and each
-    packet's headers layer by layer."""
+CAPTURE_AT_HELP = ("Where --pcap's capture is taken: at the receivers (one interface; a segment when it "
+                   "arrives) or at the hosts (.pcapng: each host's own interface, every segment outbound "
+                   "when sent and inbound when it arrives, so tcpfsm monitor also sees what was lost, "
+                   "still in flight, or injected).")
+
+
+def capture_at(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A click callback: a capture at the hosts needs pcapng (interfaces and directions)."""
+    target = ctx.params.get("pcap") or ctx.params.get("trace_out")
+    if value == "hosts" and target and Path(str(target)).suffix.lower() == ".pcap":
+        raise click.BadParameter(f"{target}: a capture at the hosts is written as .pcapng (classic pcap has no "
+                                 "interfaces to say which host saw each packet)", ctx=ctx, param=param)
+    return value
+
+
+def scenario_outputs(run: Any, pcap: str | None, layers: bool, *, err: bool, at: str = "receivers") -> None:
+    """``simulate --pcap FILE`` and ``--layers``: the scenario's segments as a capture (taken
+    ``at`` the receivers or the hosts), and each packet's headers layer by layer."""
     from tcpfsm.capture import layers_of, layers_text, scenario_frames, write_capture
 
-    frames = scenario_frames(run)
+    frames = scenario_frames(run, at=at)
     if pcap:
         out = write_capture(pcap, frames, application=f"tcpfsm simulate {run.scenario.name}")
         click.echo(f"capture: {out} ({len(frames)} packets)", err=err)
@@ -34,7 +49,7 @@ def scenario_outputs(run: Any, pcap: str | None, layers: bool, *, err: bool) -> 
         click.echo(layers_text(layers_of(f, i) for i, f in enumerate(frames, 1)))
 
 
-def write_counterexample_captures(report: Any, out: Path) -> None:
+def write_counterexample_captures(report: Any, out: Path, at: str = "receivers") -> None:
     """``check --trace-out X.pcap``: one capture per counterexample, NAME inserted."""
     from tcpfsm.capture import ReplayError, write_counterexample
 
@@ -43,7 +58,7 @@ def write_counterexample_captures(report: Any, out: Path) -> None:
             continue
         path = out.with_name(f"{out.stem}-{v.name}{out.suffix}")
         try:
-            write_counterexample(report, v, path)
+            write_counterexample(report, v, path, at=at)
         except ReplayError as exc:
             click.echo(f"no capture of {v.name}: {exc}", err=True)
             continue

@@ -38,6 +38,10 @@ the wire cannot show firing (``Roles.timed``) fires once its deadline has passed
 self-connect has one Side, both originator and responder. A SYN to an end still in TIME-WAIT
 starts a new connection whose responder is that end's shadow (:meth:`Engine.reopen`).
 
+Taps at the hosts. A pcapng whose interfaces declare their hosts' addresses, each packet
+marked inbound or outbound, was taken at those hosts (``Engine.taps``): a departure shows only
+the sending half, an arrival only the receiving half, delivered at once; see :meth:`Engine._handle`.
+
 The shadows are driven through the Endpoint's public API only (user calls, ``receive``,
 ``timeout``, ``resync``, ``join_midstream``, ``snapshot``/``restore``, ``clone``); the TCB is
 read, never written.
@@ -47,7 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
@@ -58,6 +62,7 @@ from tcpfsm.runtime import Endpoint, Step, machine_for
 from tcpfsm.spec import Spec
 
 SYN, ACK, FIN, RST, PSH = (int(f) for f in (Flags.SYN, Flags.ACK, Flags.FIN, Flags.RST, Flags.PSH))
+INBOUND, OUTBOUND = 1, 2  # TcpPacket.direction: where a host's own interface saw it (pcapng epb_flags)
 CTL = SYN | FIN | RST | ACK
 # a connection both of whose ends are done is retired once idle this long (seconds of capture
 # time; Zeek's tcp_close_delay and tcp_reset_delay are 5 s too); the idle ones are looked for
@@ -110,6 +115,9 @@ class Side:
     first_rcv_seq: int | None = None
 
     acked_by_me: int | None = None  # the highest ACK this side sent (its RCV.NXT on the wire)
+    # at the hosts (Engine.taps): segments seen leaving this side that its peer's interface has not
+    # shown arriving yet, by (SEQ, ACK, flags, length): an arrival that matches none was not sent here
+    unseen: dict[tuple[int, int, int, int], int] = field(default_factory=dict)
     # the latest state came from a delivery the wire has not confirmed: the end (SEG.SEQ+SEG.LEN)
     # of that segment, until this side acknowledges it or moves on evidence of its own
     unconfirmed_end: int | None = None
@@ -360,8 +368,11 @@ class Engine:
 
     def __init__(self, spec: Spec, *, keep_packets: bool = False, linger: float = LINGER,
                  sink: Callable[[Connection], None] | None = None,
-                 on_packet: Callable[[Connection, TcpPacket], None] | None = None) -> None:
+                 on_packet: Callable[[Connection, TcpPacket], None] | None = None,
+                 taps: Collection[str] = ()) -> None:
         self.spec = spec
+        self.taps = frozenset(taps)  # hosts whose own interface the capture records (see _handle)
+        self._first_sighting = True
         self.roles = Roles.of(spec)
         self.keep_packets = keep_packets
         self.active: dict[tuple[tuple[str, int], tuple[str, int]], Connection] = {}
@@ -415,8 +426,10 @@ class Engine:
             self.next_id += 1
             self.active[key] = conn
         conn.last_packet = p.number
-        conn.stats.add(0 if p.src == conn.orig.addr and p.sport == conn.orig.port else 1, p.ts, p.flags, p.seq,
-                       p.length, p.ip_len)
+        first = self._first_sighting = self._sighting(conn, p) if self.taps and p.direction else True
+        if first:
+            conn.stats.add(0 if p.src == conn.orig.addr and p.sport == conn.orig.port else 1, p.ts, p.flags,
+                           p.seq, p.length, p.ip_len)
         self._handle(conn, p)
         if self.on_packet is not None:
             self.on_packet(conn, p)
@@ -504,7 +517,7 @@ class Engine:
         for side in conn.sides():
             twin = dataclasses.replace(side, ep=side.ep.clone() if side.ep is not None else None,
                                        states=list(side.states), expected=list(side.expected),
-                                       pending=list(side.pending))
+                                       pending=list(side.pending), unseen=dict(side.unseen))
             if twin.ep is not None:
                 twin.ep.observe(partial(_record_step, twin))
             sides.append(twin)
@@ -534,10 +547,47 @@ class Engine:
         side.record(ep.state_name)
         return ep
 
+    @staticmethod
+    def _sighting(conn: Connection, p: TcpPacket) -> bool:
+        """At the hosts: is this the packet's first sighting (counted once, in the statistics
+        and the history)? A packet leaving one tapped host for another is seen again arriving;
+        an arrival that matches no departure (an injected or duplicated segment) is new."""
+        x = conn.side(p.src, p.sport)[0]
+        key = (p.seq, p.ack, p.flags, p.length)
+        if p.direction == OUTBOUND:
+            x.unseen[key] = x.unseen.get(key, 0) + 1
+            return True
+        n = x.unseen.get(key, 0)
+        if n > 1:
+            x.unseen[key] = n - 1
+        elif n:
+            del x.unseen[key]
+        return not n
+
     def _handle(self, conn: Connection, p: TcpPacket) -> None:
+        """One sighting of a packet from X to Y.
+
+        Seen between the ends (no direction, or no tapped hosts: the usual capture), it shows
+        both halves: X sent it, and Y receives it once Y's own packets give evidence
+        (``pending``). At the hosts (``taps``: the capture records each named host's own
+        interface, pcapng's ``if_IPv4addr``/``if_IPv6addr``; each packet inbound or outbound,
+        ``epb_flags``), a packet leaving X shows only that X sent it when Y's interface is in
+        the capture too (its arrival, if any, is a sighting of its own), and an arrival at Y
+        shows that Y received it, now: and that X sent it only when X's interface is not in
+        the capture (an arrival at Y that X's interface never showed leaving was not X's).
+        """
         x, y, who = conn.side(p.src, p.sport)
         self._ts = p.ts
         seg = _segment(p)
+        d = p.direction if self.taps else 0
+        if d == INBOUND and p.src in self.taps:
+            conn.flags_seen[who] |= p.flags
+            if self._first_sighting:  # injected, or a copy the network made: count it where it arrived
+                self._history(conn, p, who, x, seg)
+            if self.keep_packets:
+                conn.packets.append((p.number, who, p))
+            self._arrived(conn, y, p, seg)
+            return
         if p.flags & ACK and (x.acked_by_me is None or seq_lt(x.acked_by_me, p.ack)):
             x.acked_by_me = p.ack
         if p.flags & ACK and x.unconfirmed_end is not None and seq_le(x.unconfirmed_end, p.ack):
@@ -557,7 +607,20 @@ class Engine:
             self._explain_send(conn, x, p, seg)
         if len(x.states) != moves:
             x.unconfirmed_end = None  # X moved on its own packet's evidence
+        if d == OUTBOUND and p.dst in self.taps:
+            return  # Y's interface will show whether (and when) it arrives
+        if d == INBOUND:
+            self._arrived(conn, y, p, seg)
+            return
         y.pending.append((p, seg))
+
+    def _arrived(self, conn: Connection, y: Side, p: TcpPacket, seg: Segment) -> None:
+        """Seen arriving at Y's interface: Y's shadow receives it now (confirmed); before Y's
+        shadow exists (its first packet decides its initial state) it waits in ``pending``."""
+        if y.ep is None:
+            y.pending.append((p, seg))
+        else:
+            self._deliver(conn, y, p, seg, confirmed=True)
 
     def _catch_up(self, conn: Connection, x: Side, p: TcpPacket) -> None:
         """Deliver to X what X's packet shows it has received: segments its ACK covers.
@@ -567,6 +630,12 @@ class Engine:
         is the evidence; a segment without ACK (a SYN) proves nothing.
         """
         if x.ep is None or not x.pending:
+            return
+        if x.addr in self.taps:
+            # X's interface showed them arriving (before X's shadow existed): all of them came in
+            for q, qseg in x.pending:
+                self._deliver(conn, x, q, qseg, confirmed=True)
+            x.pending.clear()
             return
         if p.flags & RST and not p.flags & (ACK | SYN):
             self._reset_evidence(conn, x, p)
@@ -876,10 +945,12 @@ class Engine:
         state = ep.state_name
         if state in self.roles.unsynchronized:
             return  # an RST the shadow did not expect from a side with nothing to reset: ignore
-        # A side that received data and never sent any, then resets: the RFC 1122 §4.2.2.13 /
-        # RFC 9293 SHLD-3 "data lost" reset of a CLOSE with unread data (what Linux does). The
-        # wire cannot tell it from an ABORT by such a side; any other reset is an ABORT.
-        if x.received_data and not x.sent_data and state in self.roles.fin_on_close:
+        # A side that received data and never sent any, then resets with RST,ACK: the RFC 1122
+        # §4.2.2.13 / RFC 9293 SHLD-3 "data lost" reset of a CLOSE with unread data (what Linux
+        # does, tcp_send_active_reset: RST,ACK). The wire cannot tell it from an ABORT by such a
+        # side; a bare RST is RFC 9293's ABORT form (§3.10.5 <SEQ=SND.NXT><CTL=RST>), and any
+        # other reset is an ABORT.
+        if x.received_data and not x.sent_data and seg.bits & ACK and state in self.roles.fin_on_close:
             trial = ep.clone()
             trial.resync(unread=x.received_data)
             try:

@@ -66,6 +66,7 @@ class TcpPacket:
     checksum_ok: bool
     ip_len: int = 0  # the IP datagram's length as its header declares it (IP + TCP headers + payload); 0: unknown
     options: bytes = b""
+    direction: int = 0  # where it was seen: 1 inbound at its receiver, 2 outbound at its sender, 0 not said
 
 
 @dataclass
@@ -175,6 +176,12 @@ class Capture:
     compressed. ``kind`` is "pcap" or "pcapng"; for classic pcap the file header is read
     (``order``, ``unit``, ``linktype``). ``records()`` yields (link type, timestamp, frame)
     per packet; CaptureError on damage, with the packet's number. Use it as a context manager.
+
+    pcapng also says where a packet was seen: ``direction`` is the last record's (its
+    ``epb_flags``: 1 inbound, 2 outbound, 0 not said), and ``taps`` the addresses the
+    section's interfaces declare as their own (``if_IPv4addr``/``if_IPv6addr``), known by the
+    time the first packet of an interface is yielded: an interface that names its host's
+    address is that host's, and sees both what it sends and what it receives.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -183,6 +190,8 @@ class Capture:
         self.offset = 0  # bytes read (of the decompressed stream)
         self.number = 0  # packets read
         self.order, self.unit, self.linktype = "<", 1e-6, 0
+        self.direction = 0
+        self.taps: set[str] = set()
         self._error: str | None = None  # damage met after data was returned: raised by the next read
         # "-" is the standard input; anything else is opened once (a FIFO waits for its writer here)
         self._own = str(path) != "-"
@@ -411,6 +420,7 @@ class Capture:
                 if ts_raw is not None:
                     last_ts = ts_raw * unit + offset
                 self.number = number
+                self.direction = _epb_direction(body, data_at + caplen, order) if btype == 6 else 0
                 yield linktype, last_ts, body[data_at:data_at + caplen]
 
     def _interface(self, body: bytes, order: str, start: int, number: int) -> tuple[int, float, float, int]:
@@ -433,8 +443,27 @@ class Capture:
                 unit = 2.0 ** -(v & 0x7F) if v & 0x80 else 10.0 ** -v
             elif code == 14 and size >= 8:  # if_tsoffset, in seconds
                 offset = float(struct.unpack_from(order + "q", value, 0)[0])
+            elif code == 4 and size == 8:  # if_IPv4addr: address and netmask
+                self.taps.add(socket.inet_ntop(socket.AF_INET, value[:4]))
+            elif code == 5 and size == 17:  # if_IPv6addr: address and prefix length
+                self.taps.add(socket.inet_ntop(socket.AF_INET6, value[:16]))
             pos += 4 + size + (-size % 4)
         return linktype, unit, offset, snaplen
+
+
+def _epb_direction(body: bytes, end: int, order: str) -> int:
+    """An Enhanced Packet Block's direction from its ``epb_flags`` option (bits 0-1: 1 inbound,
+    2 outbound); 0 when it has none (or a damaged option list: the packet is still used)."""
+    pos = end + (-end % 4)
+    while pos + 4 <= len(body):
+        code, size = struct.unpack_from(order + "HH", body, pos)
+        if code == 0:
+            break
+        if code == 2 and size == 4 and pos + 8 <= len(body):
+            direction = int(struct.unpack_from(order + "I", body, pos + 4)[0]) & 3
+            return direction if direction in (1, 2) else 0
+        pos += 4 + size + (-size % 4)
+    return 0
 
 
 def _decompressor(kind: str, raw: BinaryIO) -> BinaryIO:

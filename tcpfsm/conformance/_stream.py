@@ -13,9 +13,10 @@ they are fed, as a capture file numbers its records.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -142,12 +143,21 @@ class Monitor:
     (and is then not kept, so memory follows the open connections), else to the report. A
     later packet of its 4-tuple starts a new connection. ``on_packet(connection, packet)`` is
     called after each packet with the plain engine's record (it turns the memo off).
+
+    ``taps`` names the hosts (IP addresses) whose own interfaces the capture records, as
+    ``dumpcap`` on each host merged into one pcapng: then ``feed(..., direction="in"|"out")``
+    says whether a packet was seen arriving at its receiver or leaving its sender, and the
+    monitor takes a departure as the sender's act and an arrival as the receiver's, so
+    segments lost on the way, still in flight, or injected with another host's addresses are
+    told apart (see ``Engine._handle``). ``tcpfsm monitor`` sets it from a pcapng whose
+    interfaces declare their addresses. It turns the memo off.
     """
 
     def __init__(self, spec: Spec | str | Path | None = None, *, profile: str | None = None,
                  keep_packets: bool = False, fast: bool = True, connection: int | None = None,
                  trie: bool = True, on_finished: Callable[[ConnectionSummary], None] | None = None,
-                 linger: float = LINGER, on_packet: Callable[[Connection, TcpPacket], None] | None = None) -> None:
+                 linger: float = LINGER, on_packet: Callable[[Connection, TcpPacket], None] | None = None,
+                 taps: Collection[str] | None = None) -> None:
         if isinstance(spec, str | Path):
             self.spec = resolve_spec(file=spec, profile=profile)
         else:
@@ -155,17 +165,32 @@ class Monitor:
         self.counts = Counts()
         self._on_finished = on_finished
         self._engine: MemoMonitor | Engine
-        if fast and not keep_packets and on_packet is None:
+        self._taps = frozenset(taps) if taps else frozenset()
+        self._keep = (keep_packets, linger, on_packet)
+        if fast and not keep_packets and on_packet is None and not self._taps:
             self._engine = MemoMonitor(self.spec, trie=trie, linger=linger,
                                        sink=None if on_finished is None else self._memo_done)
         else:
             self._engine = Engine(self.spec, keep_packets=keep_packets, linger=linger,
-                                  sink=None if on_finished is None else self._plain_done, on_packet=on_packet)
+                                  sink=None if on_finished is None else self._plain_done, on_packet=on_packet,
+                                  taps=self._taps)
         self._over = False
         # connection=N: its packets (as rows) are kept as they pass; its record is rebuilt at the end
         self._wanted = None if keep_packets else connection
         self._kept: list[tuple[Any, ...]] = []
         self._row: Callable[[tuple[Any, ...]], None] = self._engine.row if self._wanted is None else self._tap
+
+    def _use_taps(self, taps: Collection[str]) -> None:
+        """The capture turned out to be taken at these hosts' interfaces (its pcapng interfaces
+        declare their addresses): before the first packet, the engine becomes the plain one
+        that reads each packet's direction (the memo trie does not)."""
+        assert not self.counts.read, "taps are set before the first packet"
+        self._taps = frozenset(taps)
+        keep_packets, linger, on_packet = self._keep
+        self._engine = Engine(self.spec, keep_packets=keep_packets, linger=linger,
+                              sink=None if self._on_finished is None else self._plain_done, on_packet=on_packet,
+                              taps=self._taps)
+        self._row = self._engine.row if self._wanted is None else self._tap
 
     def _memo_done(self, summary: dict[str, Any]) -> None:
         assert self._on_finished is not None
@@ -188,7 +213,8 @@ class Monitor:
         return self.spec.profile or self.spec.name
 
     # ------------------------------------------------------------ input
-    def feed(self, packet: Any, *, linktype: int | str | None = None, ts: float | None = None) -> None:
+    def feed(self, packet: Any, *, linktype: int | str | None = None, ts: float | None = None,
+             direction: str | int | None = None) -> None:
         """Take the next packet seen at the capture point.
 
         ``packet`` is one of: a :class:`TcpPacket`; a mapping or an object with ``src``,
@@ -201,9 +227,15 @@ class Monitor:
         truncated header, an unknown link type) are counted as skipped with the reason; a
         record that lacks a field raises TypeError and is not counted. ``ts`` overrides the
         packet's own timestamp. Sequence numbers are taken modulo 2**32 (RFC 9293 §3.4).
+        ``direction`` ("in" or "out", or pcapng's epb_flags values 1 and 2; a TcpPacket's own
+        otherwise) is where a tapped host's interface saw it: see ``taps``; ValueError without.
         """
         if self._over:
             raise RuntimeError("this monitor's connections were finished: make a new Monitor")
+        d = _direction(direction)
+        if d and not self._taps:
+            raise ValueError("direction= says which host's interface saw a packet: make the Monitor with "
+                             "taps=[the hosts' addresses] (a capture taken at those hosts)")
         counts = self.counts
         if isinstance(packet, bytes | bytearray | memoryview):
             if linktype is None:
@@ -217,6 +249,8 @@ class Monitor:
             if p is not None:
                 counts.tcp += 1
                 counts.used += 1
+                if d:
+                    p = dataclasses.replace(p, direction=d)
                 if self._wanted is None:
                     self._engine.packet(p)
                 else:
@@ -234,6 +268,9 @@ class Monitor:
         counts.used += 1
         if not row[11]:
             counts.bad_checksum += 1
+        if self._taps:
+            own = packet.direction if isinstance(packet, TcpPacket) else 0
+            row = (*row, packet.options if isinstance(packet, TcpPacket) else b"", d or own)
         self._row(row)
 
     def _only(self, keep: Callable[[str, int, str, int], bool]) -> None:
@@ -346,6 +383,19 @@ class Monitor:
         return out
 
 
+_DIRECTIONS: dict[str | int, int] = {"in": 1, "inbound": 1, 1: 1, "out": 2, "outbound": 2, 2: 2}
+
+
+def _direction(value: str | int | None) -> int:
+    """feed()'s ``direction`` as TcpPacket's: 1 inbound, 2 outbound, 0 not said."""
+    if value is None or value == 0:
+        return 0
+    d = _DIRECTIONS.get(value.lower() if isinstance(value, str) else value)
+    if d is None:
+        raise ValueError(f"direction is 'in' or 'out' (pcapng epb_flags 1 or 2), not {value!r}")
+    return d
+
+
 def _row(packet: Any, number: int, ts: float | None) -> tuple[Any, ...]:
     """TcpPacket's fields, in order, from a parsed header of any of the kinds feed() takes."""
     if isinstance(packet, TcpPacket):
@@ -422,8 +472,20 @@ def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None =
     try:
         with Capture(path) as capture:
             if not mon._feed_pcap_bulk(capture):
-                for linktype, ts, frame in capture.records():
-                    mon.feed(frame, linktype=linktype, ts=ts)
+                records = capture.records()
+                first = next(records, None)  # pcapng: the interfaces before the first packet are read
+                if capture.taps:
+                    mon._use_taps(capture.taps)
+                    feed = mon.feed
+                    if first is not None:
+                        feed(first[2], linktype=first[0], ts=first[1], direction=capture.direction)
+                    for linktype, ts, frame in records:
+                        feed(frame, linktype=linktype, ts=ts, direction=capture.direction)
+                else:
+                    if first is not None:
+                        mon.feed(first[2], linktype=first[0], ts=first[1])
+                    for linktype, ts, frame in records:
+                        mon.feed(frame, linktype=linktype, ts=ts)
     except CaptureError as exc:
         report.error = str(exc)
     except OSError as exc:
