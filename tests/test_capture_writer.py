@@ -208,7 +208,7 @@ def test_a_capture_at_the_hosts_names_each_interface_and_direction(tmp_path: Pat
 
 def test_a_capture_at_the_hosts_is_pcapng_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     frames = scenario_frames(run_scenario(SCENARIOS["handshake"]), at="hosts")
-    with pytest.raises(ValueError, match="written as .pcapng"):
+    with pytest.raises(ValueError, match=r"written as \.pcapng"):
         write_capture(tmp_path / "h.pcap", frames)
     with pytest.raises(ValueError, match="taken at one of receivers, hosts"):
         scenario_frames(run_scenario(SCENARIOS["handshake"]), at="middle")
