@@ -214,6 +214,8 @@ def test_a_capture_at_the_hosts_is_pcapng_only(tmp_path: Path, capsys: pytest.Ca
         scenario_frames(run_scenario(SCENARIOS["handshake"]), at="middle")
     assert main(["simulate", "handshake", "--pcap", str(tmp_path / "h.pcap"), "--capture-at", "hosts"]) == 2
     assert "written as .pcapng" in capsys.readouterr().err
+    assert main(["simulate", "handshake", "--capture-at", "hosts", "--pcap", str(tmp_path / "h.pcap")]) == 2
+    assert "written as .pcapng" in capsys.readouterr().err
     assert main(["monitor", str(write_capture(tmp_path / "h.pcapng", frames)), "-f", "tcp"]) == 2
     assert "losing which host saw each packet" in capsys.readouterr().err
 
@@ -402,3 +404,11 @@ def test_the_package_docstring_example_runs() -> None:
 
     result = doctest.testmod(tcpfsm.capture, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_the_cli_names_the_writers_capture_points() -> None:
+    """The CLI spells the choices without importing dpkt (start-up); they are the writer's."""
+    from tcpfsm.capture._writer import TAPS
+    from tcpfsm.cli._walk import CAPTURE_POINTS
+
+    assert CAPTURE_POINTS == TAPS

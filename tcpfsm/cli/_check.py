@@ -20,7 +20,7 @@ from tcpfsm.cli._common import (
     table,
     write_chart,
 )
-from tcpfsm.cli._walk import capture_at
+from tcpfsm.cli._walk import capture_at_option, check_capture_at
 
 
 @click.command("check")
@@ -57,10 +57,7 @@ from tcpfsm.cli._walk import capture_at
 @click.option("--trace-out", type=click.Path(dir_okay=False), callback=chart_path,
               help="Write counterexamples: .json, a sequence chart per property (.svg/.png/.dot: NAME inserted), "
                    "or a capture per property (.pcap/.pcapng, to open in Wireshark).")
-@click.option("--capture-at", "at", type=click.Choice(["receivers", "hosts"]), default="receivers", show_default=True,
-              callback=capture_at, help="With --trace-out X.pcapng: capture each counterexample at the receivers "
-              "(one interface) or at the hosts (each host's interface, outbound and inbound: what was lost or "
-              "still in flight is there too).")
+@capture_at_option("each --trace-out capture")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.option("--coverage/--no-coverage", default=True, show_default=True,
               help="Report the spec rows no reachable move fired (a pass over the states after the search).")
@@ -92,6 +89,7 @@ def check_cmd(spec_file: str | None, profile: str | None, model: str | None, cha
     from tcpfsm.checker import check as run_check
     from tcpfsm.checker import progress_printer
 
+    check_capture_at(trace_out, at)
     chans = set(channels)
     if lossy:
         chans.add("lossy")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tcpfsm.cli._common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, echo_json, load, spec_options, table, write_chart
-from tcpfsm.cli._walk import CAPTURE_AT_HELP, capture_at, capture_path, scenario_outputs
+from tcpfsm.cli._walk import capture_at_option, capture_path, check_capture_at, scenario_outputs
 
 
 @click.command()
@@ -21,8 +21,7 @@ from tcpfsm.cli._walk import CAPTURE_AT_HELP, capture_at, capture_path, scenario
 @click.option("--chart", type=click.Path(dir_okay=False), help="Also draw a sequence chart (.svg, .png, .pdf, .dot).")
 @click.option("--pcap", type=click.Path(dir_okay=False), callback=capture_path,
               help="Also write the segments as a capture: .pcap, or .pcapng with each packet's rule and RFC §.")
-@click.option("--capture-at", "at", type=click.Choice(["receivers", "hosts"]), default="receivers", show_default=True,
-              callback=capture_at, is_eager=False, help=CAPTURE_AT_HELP)
+@capture_at_option("--pcap's capture")
 @click.option("--layers", is_flag=True, help="Print each packet's headers layer by layer (TCP/IP and OSI names).")
 @click.option("--explain", is_flag=True, help="Under each row, what the endpoint did and why, in plain words "
               "(from the spec's labels, guards and RFC §s; terms: tcpfsm glossary).")
@@ -47,6 +46,7 @@ def simulate(scenario: str | None, spec_file: str | None, profile: str | None, s
     from tcpfsm.runtime import run_scenario, step_rows
     from tcpfsm.spec import load_scenarios
 
+    check_capture_at(pcap, at)
     scenarios = load_scenarios(Path(scenarios_file) if scenarios_file else None)
     if list_ or not scenario:
         for name, sc in scenarios.items():

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tcpfsm.cli._common import EXIT_OK, echo_json, load, spec_options, table, write_chart
+from tcpfsm.cli._common import EXIT_OK, F, echo_json, load, spec_options, table, write_chart
 
 WALK_NAMES = ("http-get",)  # tcpfsm.walk.WALKS, named here so that --help needs no import
 
@@ -21,19 +22,23 @@ def capture_path(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
-CAPTURE_AT_HELP = ("Where --pcap's capture is taken: at the receivers (one interface; a segment when it "
-                   "arrives) or at the hosts (.pcapng: each host's own interface, every segment outbound "
-                   "when sent and inbound when it arrives, so tcpfsm monitor also sees what was lost, "
-                   "still in flight, or injected).")
+CAPTURE_POINTS = ("receivers", "hosts")  # tcpfsm.capture.TAPS, named here so that --help needs no dpkt
 
 
-def capture_at(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """A click callback: a capture at the hosts needs pcapng (interfaces and directions)."""
-    target = ctx.params.get("pcap") or ctx.params.get("trace_out")
-    if value == "hosts" and target and Path(str(target)).suffix.lower() == ".pcap":
-        raise click.BadParameter(f"{target}: a capture at the hosts is written as .pcapng (classic pcap has no "
-                                 "interfaces to say which host saw each packet)", ctx=ctx, param=param)
-    return value
+def capture_at_option(what: str) -> Callable[[F], F]:
+    """``--capture-at receivers|hosts`` for a command whose ``what`` writes a capture."""
+    return click.option(
+        "--capture-at", "at", type=click.Choice(CAPTURE_POINTS), default="receivers", show_default=True,
+        help=f"Where {what} is taken: at the receivers (one interface; a segment when it arrives) or at the "
+             "hosts (.pcapng: each host's own interface, every segment outbound when sent and inbound when it "
+             "arrives, so tcpfsm monitor also sees what was lost, still in flight, or injected).")
+
+
+def check_capture_at(path: str | None, at: str) -> None:
+    """A capture at the hosts needs pcapng (interfaces and directions): a usage error otherwise."""
+    if at == "hosts" and path and Path(path).suffix.lower() == ".pcap":
+        raise click.UsageError(f"--capture-at hosts: {path}: a capture at the hosts is written as .pcapng "
+                               "(classic pcap has no interfaces to say which host saw each packet)")
 
 
 def scenario_outputs(run: Any, pcap: str | None, layers: bool, *, err: bool, at: str = "receivers") -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import gc
+import itertools
 import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -166,14 +167,12 @@ class Monitor:
         self._on_finished = on_finished
         self._engine: MemoMonitor | Engine
         self._taps = frozenset(taps) if taps else frozenset()
-        self._keep = (keep_packets, linger, on_packet)
+        self._plain = (keep_packets, linger, on_packet)  # what a plain engine is made with (_use_taps)
         if fast and not keep_packets and on_packet is None and not self._taps:
             self._engine = MemoMonitor(self.spec, trie=trie, linger=linger,
                                        sink=None if on_finished is None else self._memo_done)
         else:
-            self._engine = Engine(self.spec, keep_packets=keep_packets, linger=linger,
-                                  sink=None if on_finished is None else self._plain_done, on_packet=on_packet,
-                                  taps=self._taps)
+            self._engine = self._plain_engine()
         self._over = False
         # connection=N: its packets (as rows) are kept as they pass; its record is rebuilt at the end
         self._wanted = None if keep_packets else connection
@@ -186,11 +185,14 @@ class Monitor:
         that reads each packet's direction (the memo trie does not)."""
         assert not self.counts.read, "taps are set before the first packet"
         self._taps = frozenset(taps)
-        keep_packets, linger, on_packet = self._keep
-        self._engine = Engine(self.spec, keep_packets=keep_packets, linger=linger,
-                              sink=None if self._on_finished is None else self._plain_done, on_packet=on_packet,
-                              taps=self._taps)
+        self._engine = self._plain_engine()
         self._row = self._engine.row if self._wanted is None else self._tap
+
+    def _plain_engine(self) -> Engine:
+        keep_packets, linger, on_packet = self._plain
+        return Engine(self.spec, keep_packets=keep_packets, linger=linger,
+                      sink=None if self._on_finished is None else self._plain_done, on_packet=on_packet,
+                      taps=self._taps)
 
     def _memo_done(self, summary: dict[str, Any]) -> None:
         assert self._on_finished is not None
@@ -474,18 +476,11 @@ def monitor(path: str | Path, *, profile: str | None = None, spec: Spec | None =
             if not mon._feed_pcap_bulk(capture):
                 records = capture.records()
                 first = next(records, None)  # pcapng: the interfaces before the first packet are read
-                if capture.taps:
+                taps = bool(capture.taps)
+                if taps:
                     mon._use_taps(capture.taps)
-                    feed = mon.feed
-                    if first is not None:
-                        feed(first[2], linktype=first[0], ts=first[1], direction=capture.direction)
-                    for linktype, ts, frame in records:
-                        feed(frame, linktype=linktype, ts=ts, direction=capture.direction)
-                else:
-                    if first is not None:
-                        mon.feed(first[2], linktype=first[0], ts=first[1])
-                    for linktype, ts, frame in records:
-                        mon.feed(frame, linktype=linktype, ts=ts)
+                for linktype, ts, frame in itertools.chain((first,) if first is not None else (), records):
+                    mon.feed(frame, linktype=linktype, ts=ts, direction=capture.direction if taps else None)
     except CaptureError as exc:
         report.error = str(exc)
     except OSError as exc:
